@@ -1,0 +1,50 @@
+# Two set-up commands: `make demo` and `make test`. Everything else here supports them.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SCALE ?= demo
+
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/ipledge migrate --noinput -v0
+	$(BIN)/ipledge compilemessages -v0 --ignore '.venv/*' 2>/dev/null || true
+	$(BIN)/ipledge collectstatic --noinput -v0
+	$(BIN)/ipledge seed --scale $(SCALE) --if-empty
+	$(BIN)/ipledge demo_logins
+	$(BIN)/ipledge runserver --noreload $(HOST):$(PORT)
+
+# The whole suite on SQLite; then, when DATABASE_URL names a PostgreSQL server, the database tests again there.
+test: install
+	@if [ -n "$$REQUIRE_POSTGRES" ] && [ -z "$$DATABASE_URL" ]; then echo "REQUIRE_POSTGRES is set but DATABASE_URL is empty" >&2; exit 2; fi
+	env -u DATABASE_URL IPLEDGE_DB_PASS=sqlite $(BIN)/pytest -n 2 -q
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "== database tests again on PostgreSQL ($$DATABASE_URL)"; \
+		IPLEDGE_DB_PASS=postgres $(BIN)/pytest -n 2 -q -m "django_db or postgres" -p no:randomly; \
+	else echo "DATABASE_URL not set: PostgreSQL pass skipped"; fi
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+
+openapi: install
+	$(BIN)/ipledge export_openapi --output docs/openapi.json
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,121 @@
+"""A deterministic little world for tests: every organisation kind, two banks and two parks.
+
+Layout (regions are real NBS codes):
+- Beijing (110000): provincial IP office `ipo_bj`, regulator `reg_bj`, NDRC `ndrc_bj`; park P1 (Haidian, 110108)
+  run by `park1`; enterprises E1 (member of P1, own login `ent1`) and E1b.
+- Jiangsu (320000): IP office `ipo_js`, Nanjing municipal IP office `ipo_nj`; park P2 (Nanjing, 320115) run by
+  `park2`; enterprise E2 (login `ent2`).
+- Banks: `bank1` head office → `bank1_br` branch → `bank1_sub` 科技支行; `bank1_br2` a sibling branch;
+  `bank2` another head office. National office `cnipa`. One of each remaining kind.
+Every organisation has one user per role named `<org key>_<role>` with password `pass-<org key>`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ipledge.core.choices import AdminLevel, BankTier, OrganisationKind, Role
+from ipledge.core.models import Organisation, Region, User
+from ipledge.core.money import Money
+from ipledge.core.services import organisation_create, user_create
+from ipledge.core.synthetic import make_patent_number, make_uscc
+from ipledge.registry.choices import IPKind, ParkKind, ParkLevel
+from ipledge.registry.models import Enterprise, IPRight, Park
+from ipledge.registry.services import enterprise_create, ip_right_create, park_create
+
+
+@dataclass
+class World:
+    orgs: dict[str, Organisation] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    parks: dict[str, Park] = field(default_factory=dict)
+    enterprises: dict[str, Enterprise] = field(default_factory=dict)
+    rights: dict[str, IPRight] = field(default_factory=dict)
+
+    def user(self, org_key: str, role: str = Role.OPERATOR) -> User:
+        return self.users[f"{org_key}_{role}"]
+
+
+ORG_SPECS: list[tuple[str, str, str, dict[str, Any]]] = [
+    # key, name, kind, extra
+    ("cnipa", "国家知识产权局", OrganisationKind.IP_OFFICE, {"admin_level": AdminLevel.NATIONAL}),
+    ("ipo_bj", "北京市知识产权局", OrganisationKind.IP_OFFICE, {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"}),
+    ("ipo_js", "江苏省知识产权局", OrganisationKind.IP_OFFICE, {"admin_level": AdminLevel.PROVINCIAL, "region": "320000"}),
+    ("ipo_nj", "南京市知识产权局", OrganisationKind.IP_OFFICE,
+     {"admin_level": AdminLevel.MUNICIPAL, "region": "320100", "parent": "ipo_js"}),
+    ("reg_bj", "北京金融监管局", OrganisationKind.FINANCIAL_REGULATOR,
+     {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"}),
+    ("ndrc_bj", "北京市发展和改革委员会", OrganisationKind.DEVELOPMENT_REFORM,
+     {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"}),
+    ("park1", "中关村科技园区海淀园管委会", OrganisationKind.PARK_ADMIN, {"region": "110108"}),
+    ("park2", "南京江宁高新区管委会", OrganisationKind.PARK_ADMIN, {"region": "320115"}),
+    ("ent1", "北京智芯科技有限公司", OrganisationKind.ENTERPRISE, {"region": "110108"}),
+    ("ent2", "南京光谱材料有限公司", OrganisationKind.ENTERPRISE, {"region": "320115"}),
+    ("bank1", "北京银行", OrganisationKind.BANK, {"region": "110000", "bank_tier": BankTier.HEAD_OFFICE}),
+    ("bank1_br", "北京银行中关村分行", OrganisationKind.BANK,
+     {"region": "110108", "bank_tier": BankTier.BRANCH, "parent": "bank1"}),
+    ("bank1_sub", "北京银行中关村科技支行", OrganisationKind.BANK,
+     {"region": "110108", "bank_tier": BankTier.TECH_SUB_BRANCH, "parent": "bank1_br"}),
+    ("bank1_br2", "北京银行南京分行", OrganisationKind.BANK,
+     {"region": "320100", "bank_tier": BankTier.BRANCH, "parent": "bank1"}),
+    ("bank2", "江苏银行", OrganisationKind.BANK, {"region": "320000", "bank_tier": BankTier.HEAD_OFFICE}),
+    ("insurer", "人保财险北京分公司", OrganisationKind.INSURER, {"region": "110000"}),
+    ("guarantor", "北京中关村科技融资担保有限公司", OrganisationKind.GUARANTOR, {"region": "110108"}),
+    ("valuer", "北京中金浩资产评估有限责任公司", OrganisationKind.VALUER, {"region": "110000"}),
+    ("fund", "北京市知识产权质押融资风险补偿资金管理中心", OrganisationKind.FUND_MANAGER, {"region": "110000"}),
+    ("exchange", "北京知识产权交易中心", OrganisationKind.DISPOSAL_PLATFORM, {"region": "110000"}),
+    ("agency", "北京集佳知识产权代理有限公司", OrganisationKind.PATENT_AGENCY, {"region": "110105"}),
+]
+
+
+def build_world() -> World:
+    w = World()
+    regions = {r.code: r for r in Region.objects.filter(code__in=["110000", "110108", "110105", "320000",
+                                                                   "320100", "320115"])}
+    for key, name, kind, extra in ORG_SPECS:
+        w.orgs[key] = organisation_create(
+            name=name, kind=kind, acting_user=None,
+            region=regions.get(extra.get("region", "")),
+            parent=w.orgs.get(extra.get("parent", "")),
+            admin_level=extra.get("admin_level", ""),
+            bank_tier=extra.get("bank_tier", ""),
+        )
+        for role in Role.values:
+            username = f"{key}_{role}"
+            w.users[username] = user_create(username=username, organisation=w.orgs[key], role=role,
+                                            password=f"pass-{key}", acting_user=None)
+    w.parks["p1"] = park_create(name="中关村科技园区海淀园", level=ParkLevel.NATIONAL, kind=ParkKind.HITECH,
+                                region=regions["110108"], administering_org=w.orgs["park1"], is_key_park=True,
+                                acting_user=None)
+    w.parks["p2"] = park_create(name="南京江宁高新技术产业开发区", level=ParkLevel.NATIONAL, kind=ParkKind.HITECH,
+                                region=regions["320115"], administering_org=w.orgs["park2"], acting_user=None)
+    joined = datetime.date(2022, 1, 1)
+    w.enterprises["e1"] = enterprise_create(
+        uscc=make_uscc(region_code="110108", serial=1001), name="北京智芯科技有限公司", industry_section="I",
+        industry_division="65", employees=120, revenue=Money("35000000"), total_assets=Money("50000000"),
+        is_high_tech=True, organisation=w.orgs["ent1"], park=w.parks["p1"], joined_on=joined, acting_user=None)
+    w.enterprises["e1b"] = enterprise_create(
+        uscc=make_uscc(region_code="110108", serial=1002), name="北京微纳传感有限公司", industry_section="C",
+        employees=45, revenue=Money("8000000"), park=w.parks["p1"], joined_on=joined, acting_user=None)
+    w.enterprises["e2"] = enterprise_create(
+        uscc=make_uscc(region_code="320115", serial=2001), name="南京光谱材料有限公司", industry_section="C",
+        employees=300, revenue=Money("150000000"), is_specialised=True, organisation=w.orgs["ent2"],
+        park=w.parks["p2"], joined_on=joined, acting_user=None)
+    w.rights["r1"] = ip_right_create(
+        kind=IPKind.PATENT, number=make_patent_number(year=2019, type_digit=1, serial=1000001),
+        title="一种低功耗图像传感芯片", filing_date=datetime.date(2019, 3, 5), grant_date=datetime.date(2021, 6, 8),
+        main_ipc="H01L27/146", claims_count=10, owners=[{"enterprise": w.enterprises["e1"], "share": Decimal(100)}],
+        acting_user=None)
+    w.rights["r1b"] = ip_right_create(
+        kind=IPKind.TRADEMARK, number="30123456", title="微纳", grant_date=datetime.date(2020, 2, 14),
+        valid_from=datetime.date(2020, 2, 14), term_end=datetime.date(2030, 2, 13), nice_classes=[9],
+        owners=[{"enterprise": w.enterprises["e1b"]}], acting_user=None)
+    w.rights["r2"] = ip_right_create(
+        kind=IPKind.PATENT, number=make_patent_number(year=2020, type_digit=2, serial=2000002),
+        title="一种光谱检测装置", filing_date=datetime.date(2020, 7, 1), grant_date=datetime.date(2021, 1, 5),
+        owners=[{"enterprise": w.enterprises["e2"], "share": Decimal(60)}, {"holder_name": "南京大学", "share": 40}],
+        acting_user=None)
+    return w
