@@ -349,8 +349,7 @@ def parse_patent_application_number(value: str, *, today: date | None = None) ->
     if check is None:
         raise IdentifierError(
             "checksum_missing",
-            "Patent application number has no check character; enter the character after the dot "
-            "(e.g. 201710601862.3)",
+            "Patent application number has no check character; enter the character after the dot (e.g. 201710601862.3)",
             "专利申请号缺少校验位，请填写小数点后的一位（如201710601862.3）",
         )
     if patent_check_char(body) != check:
@@ -511,7 +510,8 @@ def validate_ic_layout_registration_number(value: str) -> Validation:
     text = _normalise(value)
     if not text:
         return _refused(
-            value, IdentifierError("empty", "IC layout-design registration number is empty", "集成电路布图设计登记号为空")
+            value,
+            IdentifierError("empty", "IC layout-design registration number is empty", "集成电路布图设计登记号为空"),
         )
     match = _IC_LAYOUT_RE.fullmatch(text)
     if not match:

@@ -364,7 +364,8 @@ def size_class(
     if missing:
         return SizeResult(
             size=None,
-            reason=f"{row.category}: cannot classify without {', '.join(missing)} (thresholds use {', '.join(row.fields)})",
+            reason=f"{row.category}: cannot classify without {', '.join(missing)} "
+            f"(thresholds use {', '.join(row.fields)})",
             category=row.category,
         )
     shown = ", ".join(_fmt(f, values[f]) for f in row.fields)

@@ -92,8 +92,17 @@ def _derive_enterprise(enterprise: Enterprise) -> None:
     enterprise.region_code = region.code if region else ""
     revenue_wan = enterprise.revenue.amount / 10000 if isinstance(enterprise.revenue, Money) else None
     assets_wan = enterprise.total_assets.amount / 10000 if isinstance(enterprise.total_assets, Money) else None
-    result = size_class(industry_section=enterprise.industry_section, industry_division=enterprise.industry_division or None,
-                        employees=enterprise.employees, revenue_wan=revenue_wan, assets_wan=assets_wan)
+    try:
+        result = size_class(
+            industry_section=enterprise.industry_section,
+            industry_division=enterprise.industry_division or None,
+            employees=enterprise.employees,
+            revenue_wan=revenue_wan,
+            assets_wan=assets_wan,
+        )
+    except ValueError as exc:
+        field = "industry_division" if enterprise.industry_division else "industry_section"
+        raise field_error(field, f"行业分类无效：{exc}", "industry") from exc
     enterprise.size_class = result.size or ""
 
 
