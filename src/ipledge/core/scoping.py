@@ -74,8 +74,8 @@ class Scope:
         """Q matching a region-code field inside this organisation's jurisdiction."""
         if self.region_prefix is None:
             return None
-        if self.region_prefix == "":
-            return Q()
+        # A national body's prefix is "", which matches every code. Never return a bare Q() here: Q() | x == x
+        # in Django, so an empty "match all" would silently vanish when OR-ed with another condition.
         return Q(**{f"{field}__startswith": self.region_prefix})
 
     def org_tree_q(self, field: str) -> Q:
