@@ -42,25 +42,59 @@ class World:
 ORG_SPECS: list[tuple[str, str, str, dict[str, Any]]] = [
     # key, name, kind, extra
     ("cnipa", "国家知识产权局", OrganisationKind.IP_OFFICE, {"admin_level": AdminLevel.NATIONAL}),
-    ("ipo_bj", "北京市知识产权局", OrganisationKind.IP_OFFICE, {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"}),
-    ("ipo_js", "江苏省知识产权局", OrganisationKind.IP_OFFICE, {"admin_level": AdminLevel.PROVINCIAL, "region": "320000"}),
-    ("ipo_nj", "南京市知识产权局", OrganisationKind.IP_OFFICE,
-     {"admin_level": AdminLevel.MUNICIPAL, "region": "320100", "parent": "ipo_js"}),
-    ("reg_bj", "北京金融监管局", OrganisationKind.FINANCIAL_REGULATOR,
-     {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"}),
-    ("ndrc_bj", "北京市发展和改革委员会", OrganisationKind.DEVELOPMENT_REFORM,
-     {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"}),
+    (
+        "ipo_bj",
+        "北京市知识产权局",
+        OrganisationKind.IP_OFFICE,
+        {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"},
+    ),
+    (
+        "ipo_js",
+        "江苏省知识产权局",
+        OrganisationKind.IP_OFFICE,
+        {"admin_level": AdminLevel.PROVINCIAL, "region": "320000"},
+    ),
+    (
+        "ipo_nj",
+        "南京市知识产权局",
+        OrganisationKind.IP_OFFICE,
+        {"admin_level": AdminLevel.MUNICIPAL, "region": "320100", "parent": "ipo_js"},
+    ),
+    (
+        "reg_bj",
+        "北京金融监管局",
+        OrganisationKind.FINANCIAL_REGULATOR,
+        {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"},
+    ),
+    (
+        "ndrc_bj",
+        "北京市发展和改革委员会",
+        OrganisationKind.DEVELOPMENT_REFORM,
+        {"admin_level": AdminLevel.PROVINCIAL, "region": "110000"},
+    ),
     ("park1", "中关村科技园区海淀园管委会", OrganisationKind.PARK_ADMIN, {"region": "110108"}),
     ("park2", "南京江宁高新区管委会", OrganisationKind.PARK_ADMIN, {"region": "320115"}),
     ("ent1", "北京智芯科技有限公司", OrganisationKind.ENTERPRISE, {"region": "110108"}),
     ("ent2", "南京光谱材料有限公司", OrganisationKind.ENTERPRISE, {"region": "320115"}),
     ("bank1", "北京银行", OrganisationKind.BANK, {"region": "110000", "bank_tier": BankTier.HEAD_OFFICE}),
-    ("bank1_br", "北京银行中关村分行", OrganisationKind.BANK,
-     {"region": "110108", "bank_tier": BankTier.BRANCH, "parent": "bank1"}),
-    ("bank1_sub", "北京银行中关村科技支行", OrganisationKind.BANK,
-     {"region": "110108", "bank_tier": BankTier.TECH_SUB_BRANCH, "parent": "bank1_br"}),
-    ("bank1_br2", "北京银行南京分行", OrganisationKind.BANK,
-     {"region": "320100", "bank_tier": BankTier.BRANCH, "parent": "bank1"}),
+    (
+        "bank1_br",
+        "北京银行中关村分行",
+        OrganisationKind.BANK,
+        {"region": "110108", "bank_tier": BankTier.BRANCH, "parent": "bank1"},
+    ),
+    (
+        "bank1_sub",
+        "北京银行中关村科技支行",
+        OrganisationKind.BANK,
+        {"region": "110108", "bank_tier": BankTier.TECH_SUB_BRANCH, "parent": "bank1_br"},
+    ),
+    (
+        "bank1_br2",
+        "北京银行南京分行",
+        OrganisationKind.BANK,
+        {"region": "320100", "bank_tier": BankTier.BRANCH, "parent": "bank1"},
+    ),
     ("bank2", "江苏银行", OrganisationKind.BANK, {"region": "320000", "bank_tier": BankTier.HEAD_OFFICE}),
     ("insurer", "人保财险北京分公司", OrganisationKind.INSURER, {"region": "110000"}),
     ("guarantor", "北京中关村科技融资担保有限公司", OrganisationKind.GUARANTOR, {"region": "110108"}),
@@ -73,11 +107,14 @@ ORG_SPECS: list[tuple[str, str, str, dict[str, Any]]] = [
 
 def build_world() -> World:
     w = World()
-    regions = {r.code: r for r in Region.objects.filter(code__in=["110000", "110108", "110105", "320000",
-                                                                   "320100", "320115"])}
+    regions = {
+        r.code: r for r in Region.objects.filter(code__in=["110000", "110108", "110105", "320000", "320100", "320115"])
+    }
     for key, name, kind, extra in ORG_SPECS:
         w.orgs[key] = organisation_create(
-            name=name, kind=kind, acting_user=None,
+            name=name,
+            kind=kind,
+            acting_user=None,
             region=regions.get(extra.get("region", "")),
             parent=w.orgs.get(extra.get("parent", "")),
             admin_level=extra.get("admin_level", ""),
@@ -85,37 +122,92 @@ def build_world() -> World:
         )
         for role in Role.values:
             username = f"{key}_{role}"
-            w.users[username] = user_create(username=username, organisation=w.orgs[key], role=role,
-                                            password=f"pass-{key}", acting_user=None)
-    w.parks["p1"] = park_create(name="中关村科技园区海淀园", level=ParkLevel.NATIONAL, kind=ParkKind.HITECH,
-                                region=regions["110108"], administering_org=w.orgs["park1"], is_key_park=True,
-                                acting_user=None)
-    w.parks["p2"] = park_create(name="南京江宁高新技术产业开发区", level=ParkLevel.NATIONAL, kind=ParkKind.HITECH,
-                                region=regions["320115"], administering_org=w.orgs["park2"], acting_user=None)
+            w.users[username] = user_create(
+                username=username, organisation=w.orgs[key], role=role, password=f"pass-{key}", acting_user=None
+            )
+    w.parks["p1"] = park_create(
+        name="中关村科技园区海淀园",
+        level=ParkLevel.NATIONAL,
+        kind=ParkKind.HITECH,
+        region=regions["110108"],
+        administering_org=w.orgs["park1"],
+        is_key_park=True,
+        acting_user=None,
+    )
+    w.parks["p2"] = park_create(
+        name="南京江宁高新技术产业开发区",
+        level=ParkLevel.NATIONAL,
+        kind=ParkKind.HITECH,
+        region=regions["320115"],
+        administering_org=w.orgs["park2"],
+        acting_user=None,
+    )
     joined = datetime.date(2022, 1, 1)
     w.enterprises["e1"] = enterprise_create(
-        uscc=make_uscc(region_code="110108", serial=1001), name="北京智芯科技有限公司", industry_section="I",
-        industry_division="65", employees=120, revenue=Money("35000000"), total_assets=Money("50000000"),
-        is_high_tech=True, organisation=w.orgs["ent1"], park=w.parks["p1"], joined_on=joined, acting_user=None)
+        uscc=make_uscc(region_code="110108", serial=1001),
+        name="北京智芯科技有限公司",
+        industry_section="I",
+        industry_division="65",
+        employees=120,
+        revenue=Money("35000000"),
+        total_assets=Money("50000000"),
+        is_high_tech=True,
+        organisation=w.orgs["ent1"],
+        park=w.parks["p1"],
+        joined_on=joined,
+        acting_user=None,
+    )
     w.enterprises["e1b"] = enterprise_create(
-        uscc=make_uscc(region_code="110108", serial=1002), name="北京微纳传感有限公司", industry_section="C",
-        employees=45, revenue=Money("8000000"), park=w.parks["p1"], joined_on=joined, acting_user=None)
+        uscc=make_uscc(region_code="110108", serial=1002),
+        name="北京微纳传感有限公司",
+        industry_section="C",
+        employees=45,
+        revenue=Money("8000000"),
+        park=w.parks["p1"],
+        joined_on=joined,
+        acting_user=None,
+    )
     w.enterprises["e2"] = enterprise_create(
-        uscc=make_uscc(region_code="320115", serial=2001), name="南京光谱材料有限公司", industry_section="C",
-        employees=300, revenue=Money("150000000"), is_specialised=True, organisation=w.orgs["ent2"],
-        park=w.parks["p2"], joined_on=joined, acting_user=None)
+        uscc=make_uscc(region_code="320115", serial=2001),
+        name="南京光谱材料有限公司",
+        industry_section="C",
+        employees=300,
+        revenue=Money("150000000"),
+        is_specialised=True,
+        organisation=w.orgs["ent2"],
+        park=w.parks["p2"],
+        joined_on=joined,
+        acting_user=None,
+    )
     w.rights["r1"] = ip_right_create(
-        kind=IPKind.PATENT, number=make_patent_number(year=2019, type_digit=1, serial=1000001),
-        title="一种低功耗图像传感芯片", filing_date=datetime.date(2019, 3, 5), grant_date=datetime.date(2021, 6, 8),
-        main_ipc="H01L27/146", claims_count=10, owners=[{"enterprise": w.enterprises["e1"], "share": Decimal(100)}],
-        acting_user=None)
+        kind=IPKind.PATENT,
+        number=make_patent_number(year=2019, type_digit=1, serial=1000001),
+        title="一种低功耗图像传感芯片",
+        filing_date=datetime.date(2019, 3, 5),
+        grant_date=datetime.date(2021, 6, 8),
+        main_ipc="H01L27/146",
+        claims_count=10,
+        owners=[{"enterprise": w.enterprises["e1"], "share": Decimal(100)}],
+        acting_user=None,
+    )
     w.rights["r1b"] = ip_right_create(
-        kind=IPKind.TRADEMARK, number="30123456", title="微纳", grant_date=datetime.date(2020, 2, 14),
-        valid_from=datetime.date(2020, 2, 14), term_end=datetime.date(2030, 2, 13), nice_classes=[9],
-        owners=[{"enterprise": w.enterprises["e1b"]}], acting_user=None)
+        kind=IPKind.TRADEMARK,
+        number="30123456",
+        title="微纳",
+        grant_date=datetime.date(2020, 2, 14),
+        valid_from=datetime.date(2020, 2, 14),
+        term_end=datetime.date(2030, 2, 13),
+        nice_classes=[9],
+        owners=[{"enterprise": w.enterprises["e1b"]}],
+        acting_user=None,
+    )
     w.rights["r2"] = ip_right_create(
-        kind=IPKind.PATENT, number=make_patent_number(year=2020, type_digit=2, serial=2000002),
-        title="一种光谱检测装置", filing_date=datetime.date(2020, 7, 1), grant_date=datetime.date(2021, 1, 5),
+        kind=IPKind.PATENT,
+        number=make_patent_number(year=2020, type_digit=2, serial=2000002),
+        title="一种光谱检测装置",
+        filing_date=datetime.date(2020, 7, 1),
+        grant_date=datetime.date(2021, 1, 5),
         owners=[{"enterprise": w.enterprises["e2"], "share": Decimal(60)}, {"holder_name": "南京大学", "share": 40}],
-        acting_user=None)
+        acting_user=None,
+    )
     return w

@@ -36,8 +36,11 @@ def test_failed_write_leaves_no_event_and_no_change(world):
 
     before = AuditEvent.objects.count()
     with pytest.raises(ValidationError) as excinfo:
-        enterprise_update(enterprise=world.enterprises["e1"], data={"industry_section": "F", "industry_division": "65"},
-                          acting_user=world.user("park1"))
+        enterprise_update(
+            enterprise=world.enterprises["e1"],
+            data={"industry_section": "F", "industry_division": "65"},
+            acting_user=world.user("park1"),
+        )
     assert "industry_division" in excinfo.value.message_dict
     assert AuditEvent.objects.count() == before
     assert Enterprise.objects.get(pk=world.enterprises["e1"].pk).industry_section == "I"

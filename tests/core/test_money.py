@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from ipledge.core.money import Money, MoneyField, round_yuan
 
 fen = st.integers(min_value=-(10**15), max_value=10**15)
-decimals = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False,
-                       places=4)
+decimals = st.decimals(
+    min_value=Decimal("-1e12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False, places=4
+)
 
 
 @given(fen, fen)
@@ -44,8 +45,12 @@ def test_known_values() -> None:
     assert Money("1234.5").fen == 123450
     assert str(Money("1234567.8")) == "1,234,567.80"
     assert Money("10") * Decimal("0.333") == Money("3.33")
-    assert Money("8000000").allocate([54, 26, 16, 4]) == [Money("4320000"), Money("2080000"), Money("1280000"),
-                                                         Money("320000")]
+    assert Money("8000000").allocate([54, 26, 16, 4]) == [
+        Money("4320000"),
+        Money("2080000"),
+        Money("1280000"),
+        Money("320000"),
+    ]
     assert round_yuan("2.675") == Decimal("2.68")  # Decimal keeps 2.675 exact, unlike binary floats
 
 

@@ -67,7 +67,9 @@ def organisation_oracle(user: User, action: str, obj: Organisation) -> bool:
     org = user.organisation
     if action != Action.VIEW:
         return user.role == Role.ADMIN and in_tree(org, obj)
-    return in_tree(org, obj) or (org.kind in GOVERNMENT and in_jurisdiction(org, obj.region.code if obj.region else None))
+    return in_tree(org, obj) or (
+        org.kind in GOVERNMENT and in_jurisdiction(org, obj.region.code if obj.region else None)
+    )
 
 
 def user_oracle(user: User, action: str, obj: User) -> bool:
@@ -169,12 +171,18 @@ def test_every_model_is_covered() -> None:
 def matrix_world(world):  # type: ignore[no-untyped-def]
     """The world plus rows that only exist after use: API keys, and audit events made by real users."""
     for key in ("bank1", "bank2", "park1"):
-        api_key_create(organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER,
-                       acting_user=world.user(key, Role.ADMIN))
+        api_key_create(
+            organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER, acting_user=world.user(key, Role.ADMIN)
+        )
     park_update(park=world.parks["p1"], data={"is_key_park": False}, acting_user=world.user("park1", Role.ADMIN))
     enterprise_update(enterprise=world.enterprises["e2"], data={"employees": 310}, acting_user=world.user("park2"))
-    membership_add(enterprise=world.enterprises["e2"], park=world.parks["p1"], joined_on=datetime.date(2024, 1, 1),
-                   left_on=datetime.date(2024, 6, 30), acting_user=world.user("ipo_bj"))
+    membership_add(
+        enterprise=world.enterprises["e2"],
+        park=world.parks["p1"],
+        joined_on=datetime.date(2024, 1, 1),
+        left_on=datetime.date(2024, 6, 30),
+        acting_user=world.user("ipo_bj"),
+    )
     return world
 
 
@@ -204,8 +212,9 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
 def test_other_organisations_are_isolated(matrix_world, model: type[models.Model]) -> None:  # type: ignore[no-untyped-def]
     """The matrix is not vacuous: for every owned model some object is visible to one org and hidden from another."""
     users = list(User.objects.filter(is_superuser=False, role=Role.ADMIN))
-    visible_sets = {u.username: set(model._default_manager.restrict(u, Action.VIEW).values_list("pk", flat=True))
-                    for u in users}
+    visible_sets = {
+        u.username: set(model._default_manager.restrict(u, Action.VIEW).values_list("pk", flat=True)) for u in users
+    }
     all_pks = set(model._default_manager.values_list("pk", flat=True))
     assert any(v and v != all_pks for v in visible_sets.values())
     assert any(not v >= all_pks for v in visible_sets.values())

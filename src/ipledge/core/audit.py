@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from .context import api_key_id_var, current_request_id
 from .models import AuditEvent, User
@@ -97,12 +97,34 @@ def record_event(
     )
 
 
+def insert_validated(instance: M) -> M:
+    """Validate and insert; a concurrent insert that wins a unique race becomes a field error, not a 500.
+
+    `full_clean` checks uniqueness before the INSERT, but two transactions can both pass that check. The
+    database constraint then rejects the second; re-running the checks finds the committed twin and names
+    the field and rule.
+    """
+    instance.full_clean()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        instance.pk = None
+        instance.validate_unique()
+        instance.validate_constraints()
+        raise
+    return instance
+
+
 def audited_create(*, instance: M, acting_user: User | None, action: str | None = None) -> M:
     """Validate, save and audit a new instance (call inside the service's atomic block)."""
-    instance.full_clean()
-    instance.save()
-    record_event(acting_user=acting_user, action=action or f"{instance._meta.model_name}.create", instance=instance,
-                 new=snapshot(instance))
+    insert_validated(instance)
+    record_event(
+        acting_user=acting_user,
+        action=action or f"{instance._meta.model_name}.create",
+        instance=instance,
+        new=snapshot(instance),
+    )
     return instance
 
 
@@ -127,6 +149,12 @@ def audited_update(
     if not changed:
         return instance
     instance.save()
-    record_event(acting_user=acting_user, action=action or f"{instance._meta.model_name}.update", instance=instance,
-                 region_code=region_code, old={k: before[k] for k in changed}, new={k: after[k] for k in changed})
+    record_event(
+        acting_user=acting_user,
+        action=action or f"{instance._meta.model_name}.update",
+        instance=instance,
+        region_code=region_code,
+        old={k: before[k] for k in changed},
+        new={k: after[k] for k in changed},
+    )
     return instance

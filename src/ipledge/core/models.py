@@ -21,8 +21,9 @@ class Region(models.Model):
     code = models.CharField(_("区划代码"), max_length=6, unique=True)
     name = models.CharField(_("名称"), max_length=64)
     level = models.CharField(_("级别"), max_length=16, choices=RegionLevel.choices)
-    parent = models.ForeignKey("self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="children")
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # Significant leading digits: "11" for a province, "1101" for a city, the full code for a county, so that
     # "this region and below" is one indexed prefix match on any code column.
     prefix = models.CharField(_("代码前缀"), max_length=6, db_index=True)
@@ -34,8 +35,11 @@ class Region(models.Model):
         verbose_name_plural = _("行政区划")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"), name="core_region_code_six_digits",
-                                   violation_error_message=_("区划代码应为6位数字。")),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6}$"),
+                name="core_region_code_six_digits",
+                violation_error_message=_("区划代码应为6位数字。"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -65,8 +69,9 @@ class Organisation(models.Model):
     admin_level = models.CharField(_("行政级别"), max_length=16, choices=AdminLevel.choices, blank=True)
     bank_tier = models.CharField(_("银行层级"), max_length=16, choices=BankTier.choices, blank=True)
     region = models.ForeignKey(Region, verbose_name=_("所在地区"), null=True, blank=True, on_delete=models.PROTECT)
-    parent = models.ForeignKey("self", verbose_name=_("上级机构"), null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="children")
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级机构"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # "/<root id>/…/<own id>/": the organisation and all below it share this prefix.
     tree_path = models.CharField(_("层级路径"), max_length=255, blank=True, db_index=True, editable=False)
     uscc = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
@@ -81,16 +86,26 @@ class Organisation(models.Model):
         verbose_name_plural = _("机构")
         ordering = ["tree_path", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "name"], name="core_organisation_unique_name_per_parent",
-                                    violation_error_message=_("同一上级机构下名称不能重复。")),
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                name="core_organisation_unique_name_per_parent",
+                violation_error_code="unique",
+                violation_error_message=_("同一上级机构下名称不能重复。"),
+            ),
             models.CheckConstraint(
                 condition=Q(kind=OrganisationKind.BANK) | Q(bank_tier=""),
                 name="core_organisation_bank_tier_only_for_banks",
                 violation_error_message=_("只有银行可以设置银行层级。"),
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=[OrganisationKind.IP_OFFICE, OrganisationKind.FINANCIAL_REGULATOR,
-                                       OrganisationKind.DEVELOPMENT_REFORM]) | ~Q(admin_level=""),
+                condition=~Q(
+                    kind__in=[
+                        OrganisationKind.IP_OFFICE,
+                        OrganisationKind.FINANCIAL_REGULATOR,
+                        OrganisationKind.DEVELOPMENT_REFORM,
+                    ]
+                )
+                | ~Q(admin_level=""),
                 name="core_organisation_government_has_level",
                 violation_error_message=_("政府部门必须设置行政级别。"),
             ),
@@ -117,8 +132,9 @@ class ScopedUserManager(UserManager.from_queryset(RestrictedQuerySet)):  # type:
 class User(AbstractUser):
     """A person; belongs to exactly one organisation and holds one role in it."""
 
-    organisation = models.ForeignKey(Organisation, verbose_name=_("所属机构"), null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="users")
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("所属机构"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.VIEWER)
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)
 
@@ -129,9 +145,11 @@ class User(AbstractUser):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
         constraints = [
-            models.CheckConstraint(condition=Q(is_superuser=True) | Q(organisation__isnull=False),
-                                   name="core_user_belongs_to_organisation",
-                                   violation_error_message=_("用户必须属于一个机构。")),
+            models.CheckConstraint(
+                condition=Q(is_superuser=True) | Q(organisation__isnull=False),
+                name="core_user_belongs_to_organisation",
+                violation_error_message=_("用户必须属于一个机构。"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,13 +168,16 @@ class AuditEvent(models.Model):
     """One change made through a service, written in the same transaction as the change itself."""
 
     occurred_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(User, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        User, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_name = models.CharField(_("操作人名称"), max_length=150, blank=True)
-    organisation = models.ForeignKey(Organisation, verbose_name=_("操作机构"), null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
-    api_key = models.ForeignKey("ApiKey", verbose_name=_("API 密钥"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+")
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("操作机构"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "ApiKey", verbose_name=_("API 密钥"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(_("操作"), max_length=64, db_index=True)
     object_type = models.CharField(_("对象类型"), max_length=64, db_index=True)
     object_id = models.CharField(_("对象编号"), max_length=64, blank=True, db_index=True)
@@ -192,14 +213,16 @@ class ApiKey(models.Model):
     """A machine client's key, scoped to one organisation; only a hash is stored, the key is shown once."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organisation = models.ForeignKey(Organisation, verbose_name=_("机构"), on_delete=models.CASCADE,
-                                     related_name="api_keys")
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("机构"), on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(_("名称"), max_length=64)
     prefix = models.CharField(_("前缀"), max_length=12, unique=True)
     key_hash = models.CharField(_("密钥摘要"), max_length=128)
     role = models.CharField(_("权限角色"), max_length=16, choices=Role.choices, default=Role.VIEWER)
-    created_by = models.ForeignKey(User, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        User, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)

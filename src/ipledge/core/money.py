@@ -40,10 +40,7 @@ class Money:
     fen: int
 
     def __init__(self, amount: Decimal | int | str | Money = 0) -> None:
-        if isinstance(amount, Money):
-            fen = amount.fen
-        else:
-            fen = int(round_yuan(amount) * 100)
+        fen = amount.fen if isinstance(amount, Money) else int(round_yuan(amount) * 100)
         object.__setattr__(self, "fen", fen)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -83,7 +80,7 @@ class Money:
         return Money.from_fen(abs(self.fen))
 
     def __mul__(self, factor: Decimal | int) -> Money:
-        if isinstance(factor, float) or isinstance(factor, Money):
+        if isinstance(factor, (float, Money)):
             return NotImplemented
         return Money(Decimal(self.fen) * Decimal(factor) / 100)
 
@@ -144,7 +141,9 @@ class MoneyField(models.BigIntegerField):
         try:
             return Money(Decimal(str(value).replace(",", "")))
         except (decimal.InvalidOperation, ValueError) as exc:
-            raise exceptions.ValidationError(_("金额格式无效：%(value)s"), code="invalid", params={"value": value}) from exc
+            raise exceptions.ValidationError(
+                _("金额格式无效：%(value)s"), code="invalid", params={"value": value}
+            ) from exc
 
     def get_prep_value(self, value: Any) -> int | None:
         if value is None:

@@ -14,16 +14,31 @@ def region_rows() -> Iterator[dict[str, Any]]:
     """Yield provinces, then cities, then counties as dicts with 6-digit codes, level, parent code, prefix."""
     with (DATA_DIR / "adcn_provinces.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            yield {"code": row["code"].ljust(6, "0"), "name": row["name"], "level": "province",
-                   "parent": None, "prefix": row["code"]}
+            yield {
+                "code": row["code"].ljust(6, "0"),
+                "name": row["name"],
+                "level": "province",
+                "parent": None,
+                "prefix": row["code"],
+            }
     with (DATA_DIR / "adcn_cities.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            yield {"code": row["code"].ljust(6, "0"), "name": row["name"], "level": "city",
-                   "parent": row["provinceCode"].ljust(6, "0"), "prefix": row["code"]}
+            yield {
+                "code": row["code"].ljust(6, "0"),
+                "name": row["name"],
+                "level": "city",
+                "parent": row["provinceCode"].ljust(6, "0"),
+                "prefix": row["code"],
+            }
     with (DATA_DIR / "adcn_areas.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            yield {"code": row["code"], "name": row["name"], "level": "county",
-                   "parent": row["cityCode"].ljust(6, "0"), "prefix": row["code"]}
+            yield {
+                "code": row["code"],
+                "name": row["name"],
+                "level": "county",
+                "parent": row["cityCode"].ljust(6, "0"),
+                "prefix": row["code"],
+            }
 
 
 def candidate_codes(division_code: str) -> list[str]:
@@ -47,8 +62,15 @@ def load_regions(region_model: Any) -> int:
         for row in region_rows():
             if row["level"] != level or row["code"] in existing:
                 continue
-            batch.append(region_model(code=row["code"], name=row["name"], level=level, prefix=row["prefix"],
-                                      parent=by_code.get(row["parent"]) if row["parent"] else None))
+            batch.append(
+                region_model(
+                    code=row["code"],
+                    name=row["name"],
+                    level=level,
+                    prefix=row["prefix"],
+                    parent=by_code.get(row["parent"]) if row["parent"] else None,
+                )
+            )
             existing.add(row["code"])
         region_model.objects.bulk_create(batch, batch_size=1000)
         created += len(batch)

@@ -34,14 +34,20 @@ def organisation_create(
         raise ValidationError({"parent": ValidationError(_("上级机构必须与本机构类型相同。"), code="parent_kind")})
     if kind == OrganisationKind.BANK and not bank_tier:
         bank_tier = BankTier.HEAD_OFFICE if parent is None else BankTier.BRANCH
-    org = Organisation(name=name, kind=kind, region=region, parent=parent, admin_level=admin_level,
-                       bank_tier=bank_tier, uscc=uscc)
+    org = Organisation(
+        name=name, kind=kind, region=region, parent=parent, admin_level=admin_level, bank_tier=bank_tier, uscc=uscc
+    )
     org.full_clean(exclude=["tree_path"])
     org.save()
     org.tree_path = f"{parent.tree_path if parent else '/'}{org.pk}/"
     org.save(update_fields=["tree_path"])
-    record_event(acting_user=acting_user, action="organisation.create", instance=org, new=snapshot(org),
-                 region_code=region.code if region else "")
+    record_event(
+        acting_user=acting_user,
+        action="organisation.create",
+        instance=org,
+        new=snapshot(org),
+        region_code=region.code if region else "",
+    )
     return org
 
 
@@ -65,8 +71,14 @@ def user_create(
 
 
 @transaction.atomic
-def user_update(*, user: User, acting_user: User, role: str | None = None, is_active: bool | None = None,
-                display_name: str | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    acting_user: User,
+    role: str | None = None,
+    is_active: bool | None = None,
+    display_name: str | None = None,
+) -> User:
     data: dict[str, object] = {}
     if role is not None:
         data["role"] = role
@@ -93,12 +105,23 @@ def api_key_create(
         raise ValidationError({"expires_at": ValidationError(_("过期时间必须晚于当前时间。"), code="future")})
     prefix = secrets.token_hex(API_KEY_PREFIX_LEN // 2)
     secret = f"ipk_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(organisation=organisation, name=name, prefix=prefix, key_hash=_hash_key(secret), role=role,
-                 created_by=acting_user, expires_at=expires_at)
+    key = ApiKey(
+        organisation=organisation,
+        name=name,
+        prefix=prefix,
+        key_hash=_hash_key(secret),
+        role=role,
+        created_by=acting_user,
+        expires_at=expires_at,
+    )
     key.full_clean()
     key.save()
-    record_event(acting_user=acting_user, action="api_key.create", instance=key,
-                 new={"name": name, "role": role, "prefix": prefix})
+    record_event(
+        acting_user=acting_user,
+        action="api_key.create",
+        instance=key,
+        new={"name": name, "role": role, "prefix": prefix},
+    )
     return key, secret
 
 

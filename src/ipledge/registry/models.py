@@ -28,11 +28,17 @@ class Park(models.Model):
     kind = models.CharField(_("类型"), max_length=16, choices=ParkKind.choices)
     region = models.ForeignKey(Region, verbose_name=_("所在地区"), on_delete=models.PROTECT, related_name="parks")
     administering_org = models.ForeignKey(
-        Organisation, verbose_name=_("管理机构"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="administered_parks", limit_choices_to={"kind": OrganisationKind.PARK_ADMIN},
+        Organisation,
+        verbose_name=_("管理机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="administered_parks",
+        limit_choices_to={"kind": OrganisationKind.PARK_ADMIN},
     )
-    is_key_park = models.BooleanField(_("重点/示范园区"), default=False,
-                                      help_text=_("行动方案确定的重点园区或示范园区（O2）"))
+    is_key_park = models.BooleanField(
+        _("重点/示范园区"), default=False, help_text=_("行动方案确定的重点园区或示范园区（O2）")
+    )
     nbs_code = models.CharField(_("统计区划代码"), max_length=6, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -69,11 +75,17 @@ class Enterprise(models.Model):
     uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
     name = models.CharField(_("企业名称"), max_length=128, db_index=True)
     organisation = models.OneToOneField(
-        Organisation, verbose_name=_("平台账户机构"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="enterprise", limit_choices_to={"kind": OrganisationKind.ENTERPRISE},
+        Organisation,
+        verbose_name=_("平台账户机构"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enterprise",
+        limit_choices_to={"kind": OrganisationKind.ENTERPRISE},
     )
-    registration_region = models.ForeignKey(Region, verbose_name=_("登记地"), null=True, blank=True,
-                                            on_delete=models.PROTECT, related_name="+")
+    registration_region = models.ForeignKey(
+        Region, verbose_name=_("登记地"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Denormalised from registration_region so that jurisdiction filters are one indexed prefix match.
     region_code = models.CharField(_("登记地代码"), max_length=6, blank=True, db_index=True)
     industry_section = models.CharField(_("行业门类（GB/T 4754）"), max_length=1)
@@ -82,15 +94,21 @@ class Enterprise(models.Model):
     employees = models.PositiveIntegerField(_("从业人员"), null=True, blank=True)
     revenue = MoneyField(_("营业收入（元）"), null=True, blank=True)
     total_assets = MoneyField(_("资产总额（元）"), null=True, blank=True)
-    size_class = models.CharField(_("企业规模"), max_length=8, choices=SizeClass.choices, blank=True,
-                                  help_text=_("按《中小企业划型标准规定》自动划型"))
+    size_class = models.CharField(
+        _("企业规模"),
+        max_length=8,
+        choices=SizeClass.choices,
+        blank=True,
+        help_text=_("按《中小企业划型标准规定》自动划型"),
+    )
     is_high_tech = models.BooleanField(_("高新技术企业"), default=False)
     is_specialised = models.BooleanField(_("专精特新"), default=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    parks = models.ManyToManyField(Park, through="ParkMembership", related_name="enterprises",
-                                   verbose_name=_("所属园区"))
+    parks = models.ManyToManyField(
+        Park, through="ParkMembership", related_name="enterprises", verbose_name=_("所属园区")
+    )
 
     objects = RestrictedManager()
     history = HistoricalRecords()
@@ -100,15 +118,21 @@ class Enterprise(models.Model):
         verbose_name_plural = _("企业")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"),
-                                   name="registry_enterprise_uscc_format",
-                                   violation_error_message=_("统一社会信用代码格式无效。")),
-            models.CheckConstraint(condition=Q(revenue__isnull=True) | Q(revenue__gte=0),
-                                   name="registry_enterprise_revenue_non_negative",
-                                   violation_error_message=_("营业收入不能为负数。")),
-            models.CheckConstraint(condition=Q(total_assets__isnull=True) | Q(total_assets__gte=0),
-                                   name="registry_enterprise_assets_non_negative",
-                                   violation_error_message=_("资产总额不能为负数。")),
+            models.CheckConstraint(
+                condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"),
+                name="registry_enterprise_uscc_format",
+                violation_error_message=_("统一社会信用代码格式无效。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(revenue__isnull=True) | Q(revenue__gte=0),
+                name="registry_enterprise_revenue_non_negative",
+                violation_error_message=_("营业收入不能为负数。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(total_assets__isnull=True) | Q(total_assets__gte=0),
+                name="registry_enterprise_assets_non_negative",
+                violation_error_message=_("资产总额不能为负数。"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -143,8 +167,9 @@ class ParkMembership(models.Model):
     """An enterprise's membership of a park (入园) over a period."""
 
     park = models.ForeignKey(Park, verbose_name=_("园区"), on_delete=models.PROTECT, related_name="memberships")
-    enterprise = models.ForeignKey(Enterprise, verbose_name=_("企业"), on_delete=models.CASCADE,
-                                   related_name="memberships")
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("企业"), on_delete=models.CASCADE, related_name="memberships"
+    )
     joined_on = models.DateField(_("入园日期"))
     left_on = models.DateField(_("离园日期"), null=True, blank=True)
 
@@ -156,12 +181,17 @@ class ParkMembership(models.Model):
         verbose_name_plural = _("入园记录")
         ordering = ["-joined_on"]
         constraints = [
-            models.CheckConstraint(condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
-                                   name="registry_parkmembership_left_after_joined",
-                                   violation_error_message=_("离园日期不能早于入园日期。")),
-            models.UniqueConstraint(fields=["park", "enterprise", "joined_on"],
-                                    name="registry_parkmembership_unique_start",
-                                    violation_error_message=_("该企业在同一日期已入此园区。")),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="registry_parkmembership_left_after_joined",
+                violation_error_message=_("离园日期不能早于入园日期。"),
+            ),
+            models.UniqueConstraint(
+                fields=["park", "enterprise", "joined_on"],
+                name="registry_parkmembership_unique_start",
+                violation_error_code="unique",
+                violation_error_message=_("该企业在同一日期已入此园区。"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -179,16 +209,17 @@ class IPRight(models.Model):
     """One IP right of any kind: patent, trademark, copyright or IC layout design (集成电路布图设计)."""
 
     kind = models.CharField(_("类型"), max_length=16, choices=IPKind.choices)
-    number = models.CharField(_("申请号/注册号/登记号"), max_length=32,
-                              help_text=_("专利为带校验位的申请号，如 201710601862.3"))
+    number = models.CharField(
+        _("申请号/注册号/登记号"), max_length=32, help_text=_("专利为带校验位的申请号，如 201710601862.3")
+    )
     title = models.CharField(_("名称"), max_length=255)
-    legal_status = models.CharField(_("法律状态"), max_length=16, choices=LegalStatus.choices,
-                                    default=LegalStatus.VALID)
+    legal_status = models.CharField(
+        _("法律状态"), max_length=16, choices=LegalStatus.choices, default=LegalStatus.VALID
+    )
     filing_date = models.DateField(_("申请日"), null=True, blank=True)
     grant_date = models.DateField(_("授权/注册/登记日"), null=True, blank=True)
     valid_from = models.DateField(_("有效期起"), null=True, blank=True)
-    term_end = models.DateField(_("有效期止"), null=True, blank=True,
-                                help_text=_("专利按类型和申请日自动计算"))
+    term_end = models.DateField(_("有效期止"), null=True, blank=True, help_text=_("专利按类型和申请日自动计算"))
     # Patents
     patent_type = models.CharField(_("专利类型"), max_length=24, choices=PatentType.choices, blank=True)
     main_ipc = models.CharField(_("主分类号（IPC）"), max_length=32, blank=True)
@@ -207,8 +238,9 @@ class IPRight(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    enterprises = models.ManyToManyField(Enterprise, through="IPRightOwner", related_name="ip_rights",
-                                         verbose_name=_("权利人"))
+    enterprises = models.ManyToManyField(
+        Enterprise, through="IPRightOwner", related_name="ip_rights", verbose_name=_("权利人")
+    )
 
     objects = RestrictedManager()
     history = HistoricalRecords()
@@ -218,16 +250,26 @@ class IPRight(models.Model):
         verbose_name_plural = _("知识产权")
         ordering = ["-filing_date", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "number"], name="registry_ipright_unique_number",
-                                    violation_error_message=_("该号码的知识产权已登记。")),
-            models.CheckConstraint(condition=Q(kind=IPKind.PATENT) | Q(patent_type=""),
-                                   name="registry_ipright_patent_type_only_for_patents",
-                                   violation_error_message=_("只有专利可以设置专利类型。")),
-            models.CheckConstraint(condition=~Q(kind=IPKind.PATENT) | ~Q(patent_type=""),
-                                   name="registry_ipright_patent_has_type",
-                                   violation_error_message=_("专利必须有专利类型。")),
+            models.UniqueConstraint(
+                fields=["kind", "number"],
+                name="registry_ipright_unique_number",
+                violation_error_code="unique",
+                violation_error_message=_("该号码的知识产权已登记。"),
+            ),
             models.CheckConstraint(
-                condition=Q(grant_date__isnull=True) | Q(filing_date__isnull=True) | Q(grant_date__gte=F("filing_date")),
+                condition=Q(kind=IPKind.PATENT) | Q(patent_type=""),
+                name="registry_ipright_patent_type_only_for_patents",
+                violation_error_message=_("只有专利可以设置专利类型。"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=IPKind.PATENT) | ~Q(patent_type=""),
+                name="registry_ipright_patent_has_type",
+                violation_error_message=_("专利必须有专利类型。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(grant_date__isnull=True)
+                | Q(filing_date__isnull=True)
+                | Q(grant_date__gte=F("filing_date")),
                 name="registry_ipright_granted_after_filing",
                 violation_error_message=_("授权日不能早于申请日。"),
             ),
@@ -255,11 +297,22 @@ class IPRightOwner(models.Model):
     """A right holder (权利人) and its share; holders not on the platform are recorded by name."""
 
     right = models.ForeignKey(IPRight, verbose_name=_("知识产权"), on_delete=models.CASCADE, related_name="owners")
-    enterprise = models.ForeignKey(Enterprise, verbose_name=_("企业"), null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="ip_ownerships")
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("企业"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ip_ownerships",
+    )
     holder_name = models.CharField(_("权利人名称"), max_length=128, blank=True)
-    share = models.DecimalField(_("份额（%）"), max_digits=5, decimal_places=2, default=Decimal("100"),
-                                validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))])
+    share = models.DecimalField(
+        _("份额（%）"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
 
     objects = RestrictedManager()
     history = HistoricalRecords()
@@ -268,14 +321,22 @@ class IPRightOwner(models.Model):
         verbose_name = _("权利人")
         verbose_name_plural = _("权利人")
         constraints = [
-            models.UniqueConstraint(fields=["right", "enterprise"], name="registry_iprightowner_unique_enterprise",
-                                    violation_error_message=_("同一企业不能重复登记为权利人。")),
-            models.CheckConstraint(condition=Q(enterprise__isnull=False) | ~Q(holder_name=""),
-                                   name="registry_iprightowner_has_holder",
-                                   violation_error_message=_("权利人须为平台企业或填写名称。")),
-            models.CheckConstraint(condition=Q(share__gt=0) & Q(share__lte=100),
-                                   name="registry_iprightowner_share_range",
-                                   violation_error_message=_("份额应大于0且不超过100。")),
+            models.UniqueConstraint(
+                fields=["right", "enterprise"],
+                name="registry_iprightowner_unique_enterprise",
+                violation_error_code="unique",
+                violation_error_message=_("同一企业不能重复登记为权利人。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(enterprise__isnull=False) | ~Q(holder_name=""),
+                name="registry_iprightowner_has_holder",
+                violation_error_message=_("权利人须为平台企业或填写名称。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gt=0) & Q(share__lte=100),
+                name="registry_iprightowner_share_range",
+                violation_error_message=_("份额应大于0且不超过100。"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,11 +13,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from ipledge.core.audit import audited_create, audited_update, record_event, snapshot
+from ipledge.core.audit import audited_create, audited_update, insert_validated, record_event, snapshot
 from ipledge.core.identifiers import (
-    IdentifierError,
     VALIDATORS,
+    IdentifierError,
     parse_patent_application_number,
     patent_type_from_number,
     uscc_region_code,
@@ -39,14 +40,36 @@ IP_NUMBER_VALIDATOR = {
 }
 
 ENTERPRISE_FIELDS = (
-    "name", "industry_section", "industry_division", "established_on", "employees", "revenue", "total_assets",
-    "is_high_tech", "is_specialised", "organisation",
+    "name",
+    "industry_section",
+    "industry_division",
+    "established_on",
+    "employees",
+    "revenue",
+    "total_assets",
+    "is_high_tech",
+    "is_specialised",
+    "organisation",
 )
 PARK_FIELDS = ("name", "level", "kind", "region", "administering_org", "is_key_park", "nbs_code")
 IP_RIGHT_FIELDS = (
-    "title", "legal_status", "filing_date", "grant_date", "valid_from", "term_end", "main_ipc",
-    "annual_fee_paid_until", "claims_count", "forward_citations", "backward_citations", "family_size",
-    "nice_classes", "renewal_count", "work_kind", "created_on", "first_published_on",
+    "title",
+    "legal_status",
+    "filing_date",
+    "grant_date",
+    "valid_from",
+    "term_end",
+    "main_ipc",
+    "annual_fee_paid_until",
+    "claims_count",
+    "forward_citations",
+    "backward_citations",
+    "family_size",
+    "nice_classes",
+    "renewal_count",
+    "work_kind",
+    "created_on",
+    "first_published_on",
 )
 
 
@@ -65,8 +88,12 @@ def park_create(*, acting_user: User | None, **data: Any) -> Park:
 
 @transaction.atomic
 def park_update(*, park: Park, data: Mapping[str, Any], acting_user: User) -> Park:
-    return audited_update(instance=park, data={k: v for k, v in data.items() if k in PARK_FIELDS},
-                          acting_user=acting_user, action="park.update")
+    return audited_update(
+        instance=park,
+        data={k: v for k, v in data.items() if k in PARK_FIELDS},
+        acting_user=acting_user,
+        action="park.update",
+    )
 
 
 # Enterprises
@@ -107,27 +134,48 @@ def _derive_enterprise(enterprise: Enterprise) -> None:
 
 
 @transaction.atomic
-def enterprise_create(*, uscc: str, acting_user: User | None, park: Park | None = None,
-                      joined_on: datetime.date | None = None, **data: Any) -> Enterprise:
-    enterprise = Enterprise(uscc=normalise_uscc(uscc), **{k: v for k, v in data.items() if k in ENTERPRISE_FIELDS})
+def enterprise_create(
+    *,
+    uscc: str,
+    acting_user: User | None,
+    park: Park | None = None,
+    joined_on: datetime.date | None = None,
+    **data: Any,
+) -> Enterprise:
+    canonical = normalise_uscc(uscc)
+    if Enterprise.objects.filter(uscc=canonical).exists():
+        raise field_error("uscc", "该统一社会信用代码的企业已登记。", "unique")
+    enterprise = Enterprise(uscc=canonical, **{k: v for k, v in data.items() if k in ENTERPRISE_FIELDS})
     _derive_enterprise(enterprise)
     audited_create(instance=enterprise, acting_user=acting_user, action="enterprise.create")
     if park is not None:
-        membership_add(enterprise=enterprise, park=park, joined_on=joined_on or datetime.date.today(),
-                       acting_user=acting_user)
+        membership_add(
+            enterprise=enterprise, park=park, joined_on=joined_on or timezone.localdate(), acting_user=acting_user
+        )
     return enterprise
 
 
 @transaction.atomic
 def enterprise_update(*, enterprise: Enterprise, data: Mapping[str, Any], acting_user: User | None) -> Enterprise:
     changes = {k: v for k, v in data.items() if k in ENTERPRISE_FIELDS}
-    return audited_update(instance=enterprise, data=changes, derive=_derive_enterprise, acting_user=acting_user,
-                          action="enterprise.update")
+    return audited_update(
+        instance=enterprise,
+        data=changes,
+        derive=_derive_enterprise,
+        acting_user=acting_user,
+        action="enterprise.update",
+    )
 
 
 @transaction.atomic
-def membership_add(*, enterprise: Enterprise, park: Park, joined_on: datetime.date, acting_user: User | None,
-                   left_on: datetime.date | None = None) -> ParkMembership:
+def membership_add(
+    *,
+    enterprise: Enterprise,
+    park: Park,
+    joined_on: datetime.date,
+    acting_user: User | None,
+    left_on: datetime.date | None = None,
+) -> ParkMembership:
     overlapping = ParkMembership.objects.filter(enterprise=enterprise, park=park, left_on__isnull=True)
     if left_on is None and overlapping.exists():
         raise field_error("park", "该企业已在此园区内。", "already_member")
@@ -137,8 +185,9 @@ def membership_add(*, enterprise: Enterprise, park: Park, joined_on: datetime.da
 
 @transaction.atomic
 def membership_end(*, membership: ParkMembership, left_on: datetime.date, acting_user: User) -> ParkMembership:
-    return audited_update(instance=membership, data={"left_on": left_on}, acting_user=acting_user,
-                          action="park_membership.end")
+    return audited_update(
+        instance=membership, data={"left_on": left_on}, acting_user=acting_user, action="park_membership.end"
+    )
 
 
 # IP rights
@@ -181,27 +230,37 @@ def _validate_owners(owners: Sequence[Mapping[str, Any]]) -> None:
 
 
 @transaction.atomic
-def ip_right_create(*, kind: str, number: str, title: str, owners: Sequence[Mapping[str, Any]],
-                    acting_user: User | None, **data: Any) -> IPRight:
+def ip_right_create(
+    *, kind: str, number: str, title: str, owners: Sequence[Mapping[str, Any]], acting_user: User | None, **data: Any
+) -> IPRight:
     """Register an IP right with its owners; `owners` items have `enterprise` or `holder_name`, and `share`."""
     canonical = normalise_ip_number(kind, number)
+    if IPRight.objects.filter(kind=kind, number=canonical).exists():
+        raise field_error("number", "该号码的知识产权已登记。", "unique")
     _validate_owners(owners)
-    right = IPRight(kind=kind, number=canonical, title=title,
-                    **{k: v for k, v in data.items() if k in IP_RIGHT_FIELDS})
+    right = IPRight(kind=kind, number=canonical, title=title, **{k: v for k, v in data.items() if k in IP_RIGHT_FIELDS})
     _derive_ip_right(right)
-    right.full_clean()
-    right.save()
+    insert_validated(right)
     created_owners = [
-        IPRightOwner(right=right, enterprise=o.get("enterprise"), holder_name=o.get("holder_name", ""),
-                     share=Decimal(str(o.get("share", 100))))
+        IPRightOwner(
+            right=right,
+            enterprise=o.get("enterprise"),
+            holder_name=o.get("holder_name", ""),
+            share=Decimal(str(o.get("share", 100))),
+        )
         for o in owners
     ]
     for owner in created_owners:
         owner.full_clean()
     IPRightOwner.objects.bulk_create(created_owners)
     region = next((o["enterprise"].region_code for o in owners if o.get("enterprise") is not None), "")
-    record_event(acting_user=acting_user, action="ip_right.create", instance=right, region_code=region,
-                 new={**snapshot(right), "owners": [str(o) for o in created_owners]})
+    record_event(
+        acting_user=acting_user,
+        action="ip_right.create",
+        instance=right,
+        region_code=region,
+        new={**snapshot(right), "owners": [str(o) for o in created_owners]},
+    )
     return right
 
 
@@ -211,6 +270,11 @@ def ip_right_update(*, right: IPRight, data: Mapping[str, Any], acting_user: Use
     if "number" in data and data["number"] != right.number:
         changes["number"] = normalise_ip_number(right.kind, data["number"])
     owner = right.owners.select_related("enterprise").filter(enterprise__isnull=False).first()
-    return audited_update(instance=right, data=changes, derive=_derive_ip_right, acting_user=acting_user,
-                          action="ip_right.update",
-                          region_code=owner.enterprise.region_code if owner and owner.enterprise else "")
+    return audited_update(
+        instance=right,
+        data=changes,
+        derive=_derive_ip_right,
+        acting_user=acting_user,
+        action="ip_right.update",
+        region_code=owner.enterprise.region_code if owner and owner.enterprise else "",
+    )
