@@ -152,12 +152,12 @@ class MoneyField(models.BigIntegerField):
         assert money is not None
         return money.fen
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]
         from django import forms
 
         defaults = {"form_class": forms.DecimalField, "decimal_places": 2, "max_digits": 18}
         defaults.update(kwargs)
-        return models.Field.formfield(self, **defaults)
+        return models.Field.formfield(self, **defaults)  # type: ignore[arg-type]
 
     def value_from_object(self, obj: Any) -> Any:
         value = super().value_from_object(obj)
@@ -166,7 +166,7 @@ class MoneyField(models.BigIntegerField):
     @property
     def validators(self) -> list[Any]:  # type: ignore[override]
         # The integer-range validators of BigIntegerField compare ints; ours compare the fen count instead.
-        return [*self._validators, _validate_fen_range]
+        return [*self._validators, _validate_fen_range]  # type: ignore[attr-defined]
 
 
 def _validate_fen_range(value: Money) -> None:

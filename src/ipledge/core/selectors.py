@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.http import Http404
 
@@ -17,7 +18,7 @@ def scoped_get(model: type[M], *, user: Any, pk: Any, action: str = Action.VIEW)
     """One object within the user's scope for the action, else Http404 (the same answer as a missing row)."""
     try:
         return model.objects.restrict(user, action).get(pk=pk)  # type: ignore[attr-defined,no-any-return]
-    except (model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404(model._meta.verbose_name) from exc
 
 

@@ -106,7 +106,7 @@ class Enterprise(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    parks = models.ManyToManyField(
+    parks = models.ManyToManyField(  # type: ignore[var-annotated]
         Park, through="ParkMembership", related_name="enterprises", verbose_name=_("所属园区")
     )
 
@@ -238,7 +238,7 @@ class IPRight(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    enterprises = models.ManyToManyField(
+    enterprises = models.ManyToManyField(  # type: ignore[var-annotated]
         Enterprise, through="IPRightOwner", related_name="ip_rights", verbose_name=_("权利人")
     )
 
