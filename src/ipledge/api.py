@@ -1,5 +1,108 @@
-"""The REST API at /api/v1/ (django-ninja)."""
+"""The REST API at /api/v1/ (django-ninja).
 
-from ninja import NinjaAPI
+Every operation needs authentication (an API key or a session, see `ipledge.core.apikit`); the OpenAPI document
+(`/api/v1/openapi.json`) and its Swagger UI (`/api/v1/docs`, assets served locally from ninja's static files) are
+public, since they describe the interface and hold no data. Every error answers in one shape, `ErrorOut`.
+"""
 
-api = NinjaAPI(title="ipledge API", version="1", urls_namespace="api")
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI, Router
+from ninja.openapi.docs import Swagger
+from ninja.renderers import JSONRenderer
+
+from ipledge.core.api import router as core_router
+from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
+from ipledge.registry.api import router as registry_router
+
+DESCRIPTION = """\
+知识产权质押融资平台 API. Authenticate with an organisation API key (`Authorization: Bearer ipk_…` or
+`X-API-Key: ipk_…`) or, from the browser, with the session cookie plus the `X-CSRFToken` header on writes.
+
+Every error has the shape `{"errors": [{"field", "rule", "message", "message_en"}], "request_id"}`:
+400 a domain rule was broken, 401 not authenticated, 403 your role cannot do this at all, 404 not found or
+outside your scope (the same answer), 409 conflict, 422 the request does not match the schema.
+Money is a decimal string in yuan (`"35000000.00"`); dates are ISO 8601. Lists take `page` and `page_size`
+(default 50, at most 500).
+"""
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    """JSON with Chinese text as UTF-8 rather than \\u escapes (the content type already says charset=utf-8)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+class IpledgeAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = self._wrap_view(pattern.callback)
+        return urls
+
+    def _wrap_view(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        """Django-level view wrapper: no login redirect, and the answers ninja gives outside its exception
+        handlers (405 on a known path, 404 on the bare root) in the error shape too."""
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            try:
+                response = view(request, *args, **kwargs)
+            except Http404:
+                return self.on_exception(request, Http404(""))
+            if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+                allow = response.get("Allow", "")
+                response = error_response(
+                    self,
+                    request,
+                    405,
+                    [
+                        error_item(
+                            None,
+                            "method_not_allowed",
+                            f"不支持此请求方法，可用：{allow}。",
+                            f"Method not allowed; use {allow}.",
+                        )
+                    ],
+                )
+                response["Allow"] = allow
+            return response
+
+        # The API authenticates by itself (API keys have no session), so Django's LoginRequiredMiddleware must not
+        # redirect its requests to the login page; unauthenticated calls get a 401 from the API instead.
+        wrapper.login_required = False  # type: ignore[attr-defined]
+        wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)  # type: ignore[attr-defined]
+        return wrapper
+
+
+api = IpledgeAPI(
+    title="ipledge API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=AUTH,
+    renderer=Utf8JSONRenderer(),
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
+)
+install_error_handlers(api)
+api.add_decorator(request_context, mode="view")
+api.add_router("", core_router)
+api.add_router("", registry_router)
+
+# Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
+fallback = Router()
+
+
+@fallback.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False)
+def unknown_path(request: HttpRequest, rest: str) -> None:
+    raise Http404("")
+
+
+api.add_router("", fallback)
