@@ -1149,9 +1149,8 @@ def _report_validation_error(row: _Row, exc: ValidationError, errors: _Collector
         for error in field_errors:
             message = str(error.message % error.params if error.params else error.message)
             if name == NON_FIELD_ERRORS:  # a check or unique constraint across fields
-                errors.add(
-                    row.number, "", "", error.code if error.code not in (None, "invalid") else "constraint", message
-                )
+                code = error.code if error.code and error.code != "invalid" else "constraint"
+                errors.add(row.number, "", "", code, message)
             else:
                 errors.row(row, _FIELD_TO_COLUMN.get(name, name), error.code or "invalid", message)
 
