@@ -1,7 +1,107 @@
+"""Role-aware navigation and the top bar's identity, for every template rendered with a request.
+
+What is shown follows the same rules as the data: an entry appears only when `restrict(user, action)` could
+possibly return something for the user, i.e. the role allows the action (`Scope.may`) and the model's `scope_q`
+does not rule the organisation kind out. No query runs here beyond loading the user's organisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from .choices import Role
+from .scoping import Action, scope_for
+
+
+def can(user: Any, model: Any, action: str = Action.VIEW) -> bool:
+    """Whether `model.objects.restrict(user, action)` could return anything at all for this user."""
+    scope = scope_for(user)
+    if scope is None or not scope.may(action):
+        return False
+    if scope.is_platform:
+        return True
+    return model.scope_q(scope, str(action)) is not None
+
+
+def is_admin(user: Any) -> bool:
+    scope = scope_for(user)
+    return scope is not None and (scope.is_platform or (scope.role == Role.ADMIN and scope.organisation_id is not None))
+
+
+@dataclass
+class NavItem:
+    label: Any
+    url_name: str
+    icon: str
+    prefixes: tuple[str, ...] = ()  # other url names (prefixes) under this entry
+    active: bool = False
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+@dataclass
+class NavSection:
+    label: Any
+    items: list[NavItem] = field(default_factory=list)
+
+
+def build_navigation(user: Any, current: str = "") -> list[NavSection]:
+    from ipledge.registry.models import Enterprise, IPRight, Park
+
+    from .models import ApiKey, AuditEvent
+
+    sections = [NavSection(_("概览"), [NavItem(_("工作台"), "dashboard", "speedometer2")])]
+    registry = NavSection(_("登记簿"))
+    if can(user, Park):
+        registry.items.append(
+            NavItem(pgettext_lazy("nav", "园区"), "registry:park_list", "buildings", ("registry:park_",))
+        )
+    if can(user, Enterprise):
+        registry.items.append(
+            NavItem(pgettext_lazy("nav", "企业"), "registry:enterprise_list", "briefcase", ("registry:enterprise_",))
+        )
+    if can(user, IPRight):
+        registry.items.append(
+            NavItem(
+                pgettext_lazy("nav", "知识产权"), "registry:ipright_list", "file-earmark-text", ("registry:ipright_",)
+            )
+        )
+    if can(user, Enterprise, Action.ADD) or can(user, IPRight, Action.ADD):
+        registry.items.append(NavItem(_("批量导入"), "registry:import", "upload", ("registry:import_",)))
+    if registry.items:
+        sections.append(registry)
+    system = NavSection(_("管理"))
+    if can(user, AuditEvent):
+        system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
+    if is_admin(user):
+        system.items.append(NavItem(pgettext_lazy("nav", "用户"), "users", "people", ("user_",)))
+    if can(user, ApiKey):
+        system.items.append(NavItem(_("API 密钥"), "api_keys", "key", ("api_key_",)))
+    if system.items:
+        sections.append(system)
+    for section in sections:
+        for item in section.items:
+            item.active = current == item.url_name or any(current.startswith(p) for p in item.prefixes)
+    return sections
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    return {}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    match = getattr(request, "resolver_match", None)
+    current = match.view_name if match is not None else ""
+    organisation = user.organisation
+    return {
+        "nav": build_navigation(user, current),
+        "current_organisation": organisation,
+        "current_role_label": user.get_role_display() if not user.is_superuser else _("平台管理员"),
+    }
