@@ -1,0 +1,339 @@
+"""The permission matrix at the edges: every UI route and every API operation × world users × objects.
+
+Each route must be declared below (`UI_ROUTES`, `API_ROUTES`); a route added without a declaration fails
+`test_every_ui_route_is_declared` / `test_every_api_operation_is_declared`. For object routes, the response
+must be 200 exactly when the object is inside `restrict(user, action)` and 404 (or 403 for a role that may
+never do the action) otherwise; list routes must return nothing outside `restrict(user, "view")`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db.models import Model, QuerySet
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_tables2 import Table
+
+from ipledge.api import api
+from ipledge.core.choices import Role
+from ipledge.core.models import ApiKey, AuditEvent, Organisation, User
+from ipledge.core.scoping import Action, scope_for
+from ipledge.core.services import api_key_create
+from ipledge.core.synthetic import make_uscc
+from ipledge.registry.models import Enterprise, IPRight, Park
+
+pytestmark = pytest.mark.django_db
+
+MATRIX_ROLES = (Role.ADMIN, Role.OPERATOR, Role.VIEWER)
+
+# name -> (kind, model, action). kinds: public | page | list | create | object | object_post
+UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
+    "login": ("public", None, None),
+    "logout": ("public", None, None),
+    "set_language": ("public", None, None),
+    "set_language_public": ("public", None, None),
+    "dashboard": ("page", None, None),
+    "audit_log": ("list", AuditEvent, Action.VIEW),
+    "api_keys": ("list", ApiKey, Action.VIEW),
+    "api_key_revoke": ("object_post", ApiKey, Action.CHANGE),
+    "users": ("list", User, Action.VIEW),
+    "user_create": ("create", User, Action.ADD),
+    "registry:park_list": ("list", Park, Action.VIEW),
+    "registry:park_create": ("create", Park, Action.ADD),
+    "registry:park_detail": ("object", Park, Action.VIEW),
+    "registry:park_edit": ("object", Park, Action.CHANGE),
+    "registry:enterprise_list": ("list", Enterprise, Action.VIEW),
+    "registry:enterprise_create": ("create", Enterprise, Action.ADD),
+    "registry:enterprise_detail": ("object", Enterprise, Action.VIEW),
+    "registry:enterprise_edit": ("object", Enterprise, Action.CHANGE),
+    "registry:ipright_list": ("list", IPRight, Action.VIEW),
+    "registry:ipright_create": ("create", IPRight, Action.ADD),
+    "registry:ipright_kind_fields": ("page", None, None),
+    "registry:ipright_detail": ("object", IPRight, Action.VIEW),
+    "registry:ipright_edit": ("object", IPRight, Action.CHANGE),
+    # The import page checks the acting user's add scope inside the importer (tests/registry/test_importing.py).
+    "registry:import": ("page", None, None),
+    "registry:import_template": ("page", None, None),
+    # Error workbooks are keyed by an unguessable token stored in the requester's own session.
+    "registry:import_errors": ("page", None, None),
+}
+
+# (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
+API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = {
+    ("GET", "/me"): ("open", None, None),
+    ("GET", "/regions"): ("open", None, None),
+    ("GET", "/validate/{kind}"): ("open", None, None),
+    ("GET", "/organisations"): ("list", Organisation, Action.VIEW),
+    ("GET", "/organisations/{organisation_id}"): ("object", Organisation, Action.VIEW),
+    ("GET", "/audit-events"): ("list", AuditEvent, Action.VIEW),
+    ("GET", "/api-keys"): ("list", ApiKey, Action.VIEW),
+    ("POST", "/api-keys"): ("create", ApiKey, Action.ADD),
+    ("POST", "/api-keys/{key_id}/revoke"): ("object", ApiKey, Action.CHANGE),
+    ("GET", "/parks"): ("list", Park, Action.VIEW),
+    ("POST", "/parks"): ("create", Park, Action.ADD),
+    ("GET", "/parks/{park_id}"): ("object", Park, Action.VIEW),
+    ("PATCH", "/parks/{park_id}"): ("object", Park, Action.CHANGE),
+    ("GET", "/enterprises"): ("list", Enterprise, Action.VIEW),
+    ("POST", "/enterprises"): ("create", Enterprise, Action.ADD),
+    ("GET", "/enterprises/{enterprise_id}"): ("object", Enterprise, Action.VIEW),
+    ("PATCH", "/enterprises/{enterprise_id}"): ("object", Enterprise, Action.CHANGE),
+    ("GET", "/ip-rights"): ("list", IPRight, Action.VIEW),
+    ("POST", "/ip-rights"): ("create", IPRight, Action.ADD),
+    ("GET", "/ip-rights/{right_id}"): ("object", IPRight, Action.VIEW),
+    ("PATCH", "/ip-rights/{right_id}"): ("object", IPRight, Action.CHANGE),
+    ("GET", "/{path:rest}"): ("fallback", None, None),
+}
+
+
+def ui_route_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns: list[Any], namespace: str | None) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace == "api" or str(p.pattern).startswith("api/"):
+                    continue
+                walk(p.url_patterns, p.namespace or namespace)
+            elif isinstance(p, URLPattern) and p.name:
+                names.add(f"{namespace}:{p.name}" if namespace else p.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def api_operations() -> set[tuple[str, str]]:
+    found = set()
+    for _prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    found.add((method, path if method == "GET" or path != "/{path:rest}" else path))
+    return {(m, p) for m, p in found if not (p == "/{path:rest}" and m != "GET")}
+
+
+def test_every_ui_route_is_declared() -> None:
+    undeclared = ui_route_names() - set(UI_ROUTES)
+    assert not undeclared, f"UI routes missing from the permission matrix: {sorted(undeclared)}"
+
+
+def test_every_api_operation_is_declared() -> None:
+    undeclared = api_operations() - set(API_ROUTES)
+    assert not undeclared, f"API operations missing from the permission matrix: {sorted(undeclared)}"
+
+
+def matrix_users() -> list[User]:
+    return list(
+        User.objects.filter(is_superuser=False, role__in=MATRIX_ROLES).select_related("organisation").order_by("pk")
+    )
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def allowed_pks(model: type[Model], user: User, action: str) -> set[Any]:
+    return set(model._default_manager.restrict(user, action).values_list("pk", flat=True))  # type: ignore[attr-defined]
+
+
+def may_add(model: type[Model], user: User) -> bool:
+    scope = scope_for(user)
+    return scope is not None and scope.may(Action.ADD) and model.scope_q(scope, Action.ADD) is not None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def keyed_world(world):  # type: ignore[no-untyped-def]
+    for key in ("bank1", "bank2", "park1"):
+        api_key_create(
+            organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER, acting_user=world.user(key, Role.ADMIN)
+        )
+    return world
+
+
+def _objects(model: type[Model]) -> list[Model]:
+    return list(model._default_manager.all())
+
+
+@pytest.mark.parametrize("name", sorted(n for n, spec in UI_ROUTES.items() if spec[0] == "object"))
+def test_ui_object_routes(keyed_world, name: str) -> None:  # type: ignore[no-untyped-def]
+    _kind, model, action = UI_ROUTES[name]
+    assert model is not None and action is not None
+    failures = []
+    for user in matrix_users():
+        client = client_for(user)
+        allowed = allowed_pks(model, user, action)
+        for obj in _objects(model):
+            status = client.get(reverse(name, kwargs={"pk": obj.pk})).status_code
+            expected = 200 if obj.pk in allowed else 404
+            if status != expected:
+                failures.append(f"{user.username} GET {name}({obj.pk}) -> {status}, expected {expected}")
+    assert not failures, "\n".join(failures[:20])
+
+
+def test_ui_api_key_revoke_route(keyed_world) -> None:  # type: ignore[no-untyped-def]
+    failures = []
+    for user in matrix_users():
+        client = client_for(user)
+        allowed = allowed_pks(ApiKey, user, Action.CHANGE)
+        for key in _objects(ApiKey):
+            if key.pk in allowed:
+                continue  # revoking is exercised by the view tests; here only refusals, so keys stay live
+            status = client.post(reverse("api_key_revoke", kwargs={"pk": key.pk})).status_code
+            if status != 404:
+                failures.append(f"{user.username} revoke {key.pk} -> {status}")
+    assert ApiKey.objects.filter(revoked_at__isnull=False).count() == 0
+    assert not failures, "\n".join(failures[:20])
+
+
+def _listed_pks(response: Any, model: type[Model]) -> set[Any] | None:
+    """Primary keys of `model` rows the response's context handed to the template (tables, pages, querysets)."""
+    if response.context is None:
+        return None
+    found: set[Any] | None = None
+    contexts = response.context if isinstance(response.context, list) else [response.context]
+    values = [v for ctx in contexts for v in ctx.flatten().values()]
+    for value in values:
+        rows: Any = None
+        if isinstance(value, Table):
+            rows = value.data.data
+        elif isinstance(value, QuerySet) and value.model is model:
+            rows = value
+        if isinstance(rows, QuerySet) and rows.model is model:
+            found = (found or set()) | set(rows.values_list("pk", flat=True))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(n for n, spec in UI_ROUTES.items() if spec[0] == "list"))
+def test_ui_list_routes(keyed_world, name: str) -> None:  # type: ignore[no-untyped-def]
+    _kind, model, _action = UI_ROUTES[name]
+    assert model is not None
+    failures = []
+    checked = 0
+    for user in matrix_users():
+        response = client_for(user).get(reverse(name))
+        allowed = allowed_pks(model, user, Action.VIEW)
+        if response.status_code == 404:
+            continue  # a page the user may not open at all
+        listed = _listed_pks(response, model)
+        if listed is None:
+            failures.append(f"{user.username} {name}: no {model.__name__} table in the page context")
+            continue
+        checked += 1
+        if not listed <= allowed:
+            failures.append(f"{user.username} {name}: lists out-of-scope rows {sorted(map(str, listed - allowed))}")
+    assert checked, f"no user could open {name}"
+    assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("name", sorted(n for n, spec in UI_ROUTES.items() if spec[0] == "create"))
+def test_ui_create_routes(world, name: str) -> None:  # type: ignore[no-untyped-def]
+    _kind, model, _action = UI_ROUTES[name]
+    assert model is not None
+    failures = []
+    for user in matrix_users():
+        status = client_for(user).get(reverse(name)).status_code
+        expected = 200 if may_add(model, user) else 404
+        if status != expected:
+            failures.append(f"{user.username} GET {name} -> {status}, expected {expected}")
+    assert not failures, "\n".join(failures[:20])
+
+
+API_PREFIX = "/api/v1"
+
+
+def _api_path(path: str, pk: Any) -> str:
+    head, _, tail = path.partition("{")
+    return API_PREFIX + head + str(pk) + tail.partition("}")[2]
+
+
+@pytest.mark.parametrize(
+    "route", sorted(r for r, spec in API_ROUTES.items() if spec[0] == "object"), ids=lambda r: f"{r[0]} {r[1]}"
+)
+def test_api_object_routes(keyed_world, route: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+    method, path = route
+    _kind, model, action = API_ROUTES[route]
+    assert model is not None and action is not None
+    failures = []
+    for user in matrix_users():
+        client = client_for(user)
+        allowed = allowed_pks(model, user, action)
+        for obj in _objects(model):
+            if method == "POST" and obj.pk in allowed:
+                continue  # revocation succeeds where allowed; covered in tests/core/test_api_core.py
+            url = _api_path(path, obj.pk)
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = getattr(client, method.lower())(url, "{}", content_type="application/json")
+            ok = response.status_code == 200
+            refused = response.status_code in (403, 404)
+            if (obj.pk in allowed and not ok) or (obj.pk not in allowed and not refused):
+                failures.append(
+                    f"{user.username} {method} {url} -> {response.status_code} (allowed={obj.pk in allowed})"
+                )
+    assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize(
+    "route", sorted(r for r, spec in API_ROUTES.items() if spec[0] == "list"), ids=lambda r: f"{r[0]} {r[1]}"
+)
+def test_api_list_routes(keyed_world, route: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+    _method, path = route
+    _kind, model, _action = API_ROUTES[route]
+    assert model is not None
+    failures = []
+    for user in matrix_users():
+        response = client_for(user).get(API_PREFIX + path, {"page_size": 500})
+        allowed = allowed_pks(model, user, Action.VIEW)
+        if response.status_code == 403 and not allowed:
+            continue
+        if response.status_code != 200:
+            failures.append(f"{user.username} GET {path} -> {response.status_code}")
+            continue
+        got = {item["id"] for item in response.json()["items"]}
+        if got != {str(pk) if isinstance(next(iter(got), 0), str) else pk for pk in allowed}:
+            failures.append(
+                f"{user.username} GET {path}: got {sorted(map(str, got))}, expected {sorted(map(str, allowed))}"
+            )
+    assert not failures, "\n".join(failures[:20])
+
+
+def test_api_create_enterprise_only_where_allowed(world) -> None:  # type: ignore[no-untyped-def]
+    park = world.parks["p1"]
+    failures = []
+    for serial, user in enumerate(matrix_users(), start=5000):
+        payload = {
+            "uscc": make_uscc(region_code="110108", serial=serial),
+            "name": f"矩阵测试企业{serial}",
+            "industry_section": "C",
+            "park_id": park.pk,
+        }
+        response = client_for(user).post(
+            f"{API_PREFIX}/enterprises", json.dumps(payload), content_type="application/json"
+        )
+        expected_ok = may_add(Enterprise, user) and park.pk in allowed_pks(Park, user, Action.CHANGE)
+        created = response.status_code == 201
+        if created != expected_ok or (not created and response.status_code >= 500):
+            failures.append(f"{user.username} POST /enterprises -> {response.status_code}, expected ok={expected_ok}")
+    assert not failures, "\n".join(failures[:20])
+
+
+def test_anonymous_gets_nothing() -> None:
+    client = Client()
+    for (method, path), (kind, _m, _a) in API_ROUTES.items():
+        if kind == "fallback":
+            continue
+        url = _api_path(path, 1) if "{" in path else API_PREFIX + path
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = getattr(client, method.lower())(url, "{}", content_type="application/json")
+        assert response.status_code == 401, (method, path, response.status_code)
+    for name, (kind, _m, _a) in UI_ROUTES.items():
+        if kind in ("list", "page", "create") and "import_" not in name and "kind_fields" not in name:
+            response = client.get(reverse(name))
+            assert response.status_code == 302 and "/login/" in response["Location"], name
