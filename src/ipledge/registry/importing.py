@@ -818,6 +818,11 @@ _ENTERPRISE_DATA_KEYS = (
 )
 
 
+def _differs(instance: Any, data: dict[str, Any]) -> bool:
+    """Whether any given value differs from the stored one (cheap pre-check; the update service decides exactly)."""
+    return any(getattr(instance, name) != value for name, value in data.items())
+
+
 def _enterprise_permission(user: User, park: Park | None) -> None:
     scope = scope_for(user)
     if scope is None or not scope.may(Action.ADD):
@@ -920,9 +925,11 @@ def _import_enterprises(
                 )
                 result.created += 1
                 continue
-            before = enterprise.updated_at
-            enterprise_update(enterprise=enterprise, data=data, acting_user=user)
-            changed = enterprise.updated_at != before
+            changed = False
+            if _differs(enterprise, data):
+                before = enterprise.updated_at
+                enterprise_update(enterprise=enterprise, data=data, acting_user=user)
+                changed = enterprise.updated_at != before  # the service saves only when a value really changed
             if park is not None and enterprise.pk not in members:
                 membership_add(
                     enterprise=enterprise, park=park, joined_on=row.values.get("joined_on") or today, acting_user=user
@@ -1119,7 +1126,8 @@ def _import_ip_rights(
                 continue
             right = plan.existing
             before = right.updated_at
-            ip_right_update(right=right, data=data, acting_user=user)
+            if _differs(right, data):
+                ip_right_update(right=right, data=data, acting_user=user)
             if right.updated_at != before:
                 result.updated += 1
             else:
