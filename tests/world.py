@@ -20,6 +20,7 @@ from typing import Any
 from ipledge.core.choices import AdminLevel, BankTier, OrganisationKind, Role
 from ipledge.core.models import Organisation, Region, User
 from ipledge.core.money import Money
+from ipledge.core.regions import load_regions
 from ipledge.core.services import organisation_create, user_create
 from ipledge.core.synthetic import make_patent_number, make_uscc
 from ipledge.registry.choices import IPKind, ParkKind, ParkLevel
@@ -107,6 +108,9 @@ ORG_SPECS: list[tuple[str, str, str, dict[str, Any]]] = [
 
 def build_world() -> World:
     w = World()
+    if not Region.objects.exists():
+        # Transactional tests flush every table, including the regions the data migration loaded.
+        load_regions(Region)
     regions = {
         r.code: r for r in Region.objects.filter(code__in=["110000", "110108", "110105", "320000", "320100", "320115"])
     }

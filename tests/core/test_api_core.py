@@ -10,11 +10,11 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 from django.utils import timezone
-from tests.api_helpers import API, assert_error, get, key_client, make_key, send, session_client
 
 from ipledge.core.context import api_key_id_var
 from ipledge.core.models import ApiKey, AuditEvent
 from ipledge.core.synthetic import make_uscc
+from tests.api_helpers import API, assert_error, get, key_client, make_key, send, session_client
 
 pytestmark = pytest.mark.django_db
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.api_helpers import assert_error, get, key_client, make_key, send, session_client
 
 from ipledge.core.models import AuditEvent
 from ipledge.core.synthetic import make_patent_number, make_uscc
 from ipledge.registry.models import Enterprise, IPRight, Park, ParkMembership
+from tests.api_helpers import assert_error, get, key_client, make_key, send, session_client
 
 pytestmark = pytest.mark.django_db
 
