@@ -19,6 +19,7 @@ from ipledge.core.synthetic import make_patent_number, make_uscc
 from ipledge.registry import importing
 from ipledge.registry.importing import errors_workbook, import_registry_file, template_workbook
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, ParkMembership
+from ipledge.registry.services import enterprise_update, ip_right_update
 
 pytestmark = pytest.mark.django_db
 
@@ -428,6 +429,27 @@ def test_reimport_cannot_silently_change_owners(world):
         kind="ip_rights", filename="ip.csv", content=csv_bytes(rows), acting_user=world.user("park1")
     )
     assert [e.rule for e in result.errors] == ["owners_changed"]
+
+
+def test_update_services_neither_save_nor_audit_unchanged_values(world):
+    """The contract the importer relies on when a changed-looking row turns out to be unchanged."""
+    e1 = Enterprise.objects.get(pk=world.enterprises["e1"].pk)
+    r1 = IPRight.objects.get(pk=world.rights["r1"].pk)
+    before_events, e_stamp, r_stamp = AuditEvent.objects.count(), e1.updated_at, r1.updated_at
+    enterprise_update(
+        enterprise=e1,
+        data={"name": e1.name, "revenue": Money("35000000"), "employees": 120},
+        acting_user=world.user("park1"),
+    )
+    # A patent's term end is derived from its filing date: a typed-in value is recomputed, so nothing changes.
+    ip_right_update(
+        right=r1, data={"title": r1.title, "term_end": datetime.date(2050, 1, 1)}, acting_user=world.user("park1")
+    )
+    assert AuditEvent.objects.count() == before_events
+    assert Enterprise.objects.get(pk=e1.pk).updated_at == e_stamp
+    assert IPRight.objects.get(pk=r1.pk).updated_at == r_stamp
+    enterprise_update(enterprise=e1, data={"employees": 121}, acting_user=world.user("park1"))
+    assert AuditEvent.objects.count() == before_events + 1
 
 
 # Permissions
