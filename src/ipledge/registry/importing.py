@@ -49,6 +49,7 @@ from .models import Enterprise, IPRight, IPRightOwner, Park, ParkMembership
 from .rules import INDUSTRY_SECTIONS, size_class
 from .services import (
     IP_NUMBER_VALIDATOR,
+    IP_RIGHT_FIELDS,
     enterprise_create,
     enterprise_update,
     ip_right_create,
@@ -949,26 +950,6 @@ def _import_enterprises(
 # IP rights
 # ---------------------------------------------------------------------------
 
-_IP_DATA_KEYS = (
-    "title",
-    "legal_status",
-    "filing_date",
-    "grant_date",
-    "valid_from",
-    "term_end",
-    "main_ipc",
-    "annual_fee_paid_until",
-    "claims_count",
-    "forward_citations",
-    "backward_citations",
-    "family_size",
-    "nice_classes",
-    "renewal_count",
-    "work_kind",
-    "created_on",
-    "first_published_on",
-)
-
 
 def _ip_permission(user: User) -> None:
     scope = scope_for(user)
@@ -1102,7 +1083,7 @@ def _validate_ip_rights(rows: list[_Row], user: User, errors: _Collector) -> dic
 
 
 def _ip_data(row: _Row) -> dict[str, Any]:
-    data = {k: row.values[k] for k in _IP_DATA_KEYS if k in row.values}
+    data = {k: row.values[k] for k in IP_RIGHT_FIELDS if k in row.values}
     kind = row.values["kind"]
     if kind == IPKind.COPYRIGHT and "work_kind" not in data:
         number = str(row.values["number"]).upper()
