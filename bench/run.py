@@ -68,32 +68,77 @@ def run_child(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb, 1)}
 
 
-def count_rows(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
-        counts = {}
-        for name, table in TABLES.items():
-            if table is not None:
-                counts[name] = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
-        history = [
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%historical%'")
-        ]
-        counts["history_rows"] = sum(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in history)
+def _count(execute: Any, history_tables: list[str]) -> dict[str, int]:
+    counts = {name: execute(f"SELECT COUNT(*) FROM {table}") for name, table in TABLES.items() if table is not None}
+    counts["history_rows"] = sum(execute(f'SELECT COUNT(*) FROM "{t}"') for t in history_tables)
     return counts
 
 
-def bench_seed(scale: str, keep: bool) -> dict[str, Any]:
+def count_rows_sqlite(db: Path) -> tuple[dict[str, int], float]:
+    with sqlite3.connect(db) as conn:
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%historical%'")
+        ]
+        counts = _count(lambda sql: conn.execute(sql).fetchone()[0], tables)
+    size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+    return counts, size / 2**20
+
+
+def count_rows_postgres(url: str) -> tuple[dict[str, int], float]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%historical%%'")]
+        counts = _count(lambda sql: conn.execute(sql).fetchone()[0], tables)  # type: ignore[index]
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+    return counts, size / 2**20
+
+
+class _TemporaryPostgres:
+    """A database created next to the one `admin_url` names, dropped afterwards."""
+
+    def __init__(self, admin_url: str, label: str) -> None:
+        from urllib.parse import urlsplit, urlunsplit
+
+        self.admin_url = admin_url
+        self.name = f"ipledge_bench_{label}_{os.getpid()}"
+        parts = urlsplit(admin_url)
+        self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def __enter__(self) -> str:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
+
+
+def bench_seed(scale: str, keep: bool, postgres: str | None = None) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"ipledge-bench-{scale}-"))
     env = {**os.environ, "IPLEDGE_DATA_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "ipledge.settings.base"}
-    env.pop("DATABASE_URL", None)  # SQLite, the default deployment
+    env.pop("DATABASE_URL", None)  # SQLite, the default deployment, unless --postgres
+    temporary = _TemporaryPostgres(postgres, scale) if postgres else None
     try:
+        if temporary is not None:
+            env["DATABASE_URL"] = temporary.__enter__()
         migrate = run_child([str(IPLEDGE), "migrate", "--noinput", "-v0"], env, workdir / "migrate.log")
         seed = run_child([str(IPLEDGE), "seed", "--scale", scale, "-v1"], env, workdir / "seed.log")
-        db = workdir / "ipledge.sqlite3"
-        rows = count_rows(db)
+        if temporary is not None:
+            rows, size_mb = count_rows_postgres(temporary.url)
+        else:
+            rows, size_mb = count_rows_sqlite(workdir / "ipledge.sqlite3")
         written = sum(rows.values())
         registry = sum(rows[k] for k in ("enterprises", "park_memberships", "ip_rights", "ip_right_owners"))
         return {
             "scale": scale,
+            "database": "postgresql" if temporary is not None else "sqlite",
             "seconds": seed["seconds"],
             "peak_rss_mb": seed["peak_rss_mb"],
             "migrate_seconds": migrate["seconds"],
@@ -102,12 +147,14 @@ def bench_seed(scale: str, keep: bool) -> dict[str, Any]:
             "rows_per_second": round(written / seed["seconds"]),
             "registry_rows": registry,
             "registry_rows_per_second": round(registry / seed["seconds"]),
-            "database_mb": round(sum(p.stat().st_size for p in workdir.glob("ipledge.sqlite3*")) / 2**20, 1),
+            "database_mb": round(size_mb, 1),
             "log_tail": (workdir / "seed.log").read_text().strip().splitlines()[-2:],
         }
     finally:
+        if temporary is not None and not keep:
+            temporary.__exit__()
         if keep:
-            print(f"kept {workdir}", file=sys.stderr)
+            print(f"kept {workdir}" + (f" and database {temporary.name}" if temporary else ""), file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -243,14 +290,14 @@ def markdown(result: dict[str, Any]) -> str:
     seeds = result.get("seed", {})
     if seeds.get("runs"):
         lines += [
-            "| seed scale | enterprises | IP rights | registry rows | all rows written | wall time (s) | "
-            "registry rows/s | peak RSS (MB) | SQLite file (MB) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| seed scale | database | enterprises | IP rights | registry rows | all rows written | wall time (s) | "
+            "registry rows/s | peak RSS (MB) | database (MB) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for run in seeds["runs"]:
             r = run["rows"]
             lines.append(
-                f"| {run['scale']} | {r['enterprises']:,} | {r['ip_rights']:,} | {run['registry_rows']:,} | "
+                f"| {run['scale']} | {run.get('database', 'sqlite')} | {r['enterprises']:,} | {r['ip_rights']:,} | {run['registry_rows']:,} | "
                 f"{run['rows_written']:,} | {run['seconds']:.1f} | {run['registry_rows_per_second']:,} | "
                 f"{run['peak_rss_mb']:.0f} | {run['database_mb']:.0f} |"
             )
@@ -302,6 +349,13 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=200_000, help="identifiers per validator run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="also seed on PostgreSQL: temporary databases are created and dropped on the server of URL "
+        "(e.g. postgres://postgres@127.0.0.1:5432/postgres); default: $BENCH_POSTGRES_URL",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -323,6 +377,10 @@ def main() -> int:
             print(f"seeding {scale} …", file=sys.stderr, flush=True)
             runs.append(bench_seed(scale, args.keep))
             print(f"  {runs[-1]['seconds']}s, peak {runs[-1]['peak_rss_mb']} MB", file=sys.stderr, flush=True)
+        postgres_runs = []
+        for scale in [s.strip() for s in args.scales.split(",") if s.strip()] if args.postgres else []:
+            print(f"seeding {scale} on PostgreSQL …", file=sys.stderr, flush=True)
+            postgres_runs.append(bench_seed(scale, args.keep, args.postgres))
         ratios: dict[str, float] = {}
         base = runs[0]
         for run in runs[1:]:
@@ -333,7 +391,11 @@ def main() -> int:
             ratios[f"{run['scale']}/{base['scale']} registry rows per second"] = round(
                 run["registry_rows_per_second"] / base["registry_rows_per_second"], 2
             )
-        result["seed"] = {"runs": runs, "baseline": base["scale"], "ratios": ratios}
+        for run in postgres_runs:
+            ratios[f"{run['scale']} PostgreSQL/SQLite wall time"] = round(
+                run["seconds"] / next(r["seconds"] for r in runs if r["scale"] == run["scale"]), 2
+            )
+        result["seed"] = {"runs": runs + postgres_runs, "baseline": base["scale"], "ratios": ratios}
     if not args.skip_import:
         print("import …", file=sys.stderr, flush=True)
         result["import"] = bench_import(args.import_rows, args.keep)
