@@ -97,23 +97,29 @@ def record_event(
     )
 
 
-def insert_validated(instance: M) -> M:
-    """Validate and insert; a concurrent insert that wins a unique race becomes a field error, not a 500.
+def save_validated(instance: M) -> M:
+    """Validate fields, then save; a broken table constraint becomes a field error naming the rule, not a 500.
 
-    `full_clean` checks uniqueness before the INSERT, but two transactions can both pass that check. The
-    database constraint then rejects the second; re-running the checks finds the committed twin and names
-    the field and rule.
+    Table constraints (unique, check) are left to the database instead of being pre-checked by `full_clean`,
+    which would cost one query per constraint per row. When the database refuses the row, or a concurrent
+    transaction won a unique race after our checks, the savepoint is rolled back and the constraints are
+    re-checked in Python to say which rule was broken.
     """
-    instance.full_clean()
+    adding = instance._state.adding
+    instance.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             instance.save()
     except IntegrityError:
-        instance.pk = None
+        if adding and not isinstance(instance._meta.pk, models.UUIDField):
+            instance.pk = None
         instance.validate_unique()
         instance.validate_constraints()
         raise
     return instance
+
+
+insert_validated = save_validated
 
 
 def audited_create(*, instance: M, acting_user: User | None, action: str | None = None) -> M:
@@ -143,12 +149,11 @@ def audited_update(
         setattr(instance, name, value)
     if derive is not None:
         derive(instance)
-    instance.full_clean()
     after = snapshot(instance)
     changed = [k for k in after if before.get(k) != after.get(k)]
     if not changed:
         return instance
-    instance.save()
+    save_validated(instance)
     record_event(
         acting_user=acting_user,
         action=action or f"{instance._meta.model_name}.update",

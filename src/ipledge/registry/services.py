@@ -251,7 +251,7 @@ def ip_right_create(
         for o in owners
     ]
     for owner in created_owners:
-        owner.full_clean()
+        owner.full_clean(validate_constraints=False)  # the table's constraints are enforced by the INSERT
     IPRightOwner.objects.bulk_create(created_owners)
     region = next((o["enterprise"].region_code for o in owners if o.get("enterprise") is not None), "")
     record_event(
