@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from ipledge.core.choices import AdminLevel, BankTier, OrganisationKind, Role
 from ipledge.core.models import Organisation, Region, User
 from ipledge.core.money import Money
@@ -35,6 +37,7 @@ class World:
     parks: dict[str, Park] = field(default_factory=dict)
     enterprises: dict[str, Enterprise] = field(default_factory=dict)
     rights: dict[str, IPRight] = field(default_factory=dict)
+    filings: dict[str, Any] = field(default_factory=dict)
 
     def user(self, org_key: str, role: str = Role.OPERATOR) -> User:
         return self.users[f"{org_key}_{role}"]
@@ -214,4 +217,60 @@ def build_world() -> World:
         owners=[{"enterprise": w.enterprises["e2"], "share": Decimal(60)}, {"holder_name": "南京大学", "share": 40}],
         acting_user=None,
     )
+    return w
+
+
+PDF_BYTES = b"%PDF-1.4\n% ipledge test document\n"
+
+
+def add_pledges(w: World) -> World:
+    """Pledge filings in several states: one registered (e1's patent r1, pledgee bank1's tech sub-branch),
+    one awaiting the pledgor (bank2 for e2's co-owned r2) and one filed by the patent agency (e1b's trademark)."""
+    from ipledge.registration.choices import Decision, DocumentType
+    from ipledge.registration.services import document_add, filing_confirm, filing_create, filing_decide
+    from ipledge.registry.services import ip_right_update
+
+    today = timezone.localdate()
+    for key in ("r1", "r2"):
+        ip_right_update(
+            right=w.rights[key], data={"annual_fee_paid_until": today + datetime.timedelta(days=365)}, acting_user=None
+        )
+    common = {
+        "claim_amount": Money("5000000"),
+        "performance_start": today,
+        "performance_end": today + datetime.timedelta(days=730),
+        "guarantee_scope": "主债权及利息、违约金、实现质权的费用",
+    }
+    f1 = filing_create(
+        pledgor=w.enterprises["e1"],
+        pledgee=w.orgs["bank1_sub"],
+        items=[{"ip_right": w.rights["r1"]}],
+        acting_user=w.user("bank1_sub"),
+        **common,
+    )
+    for doc_type in (DocumentType.CONTRACT, DocumentType.IDENTITY):
+        document_add(
+            filing=f1, doc_type=doc_type, filename=f"{doc_type}.pdf", content=PDF_BYTES, acting_user=w.user("bank1_sub")
+        )
+    filing_confirm(filing=f1, acting_user=w.user("ent1"))
+    filing_decide(filing=f1, decision=Decision.REGISTER, acting_user=w.user("ipo_bj", Role.REVIEWER))
+    f2 = filing_create(
+        pledgor=w.enterprises["e2"],
+        pledgee=w.orgs["bank2"],
+        items=[{"ip_right": w.rights["r2"], "co_owner_consent": True}],
+        acting_user=w.user("bank2"),
+        **common,
+    )
+    for doc_type in (DocumentType.CONTRACT, DocumentType.IDENTITY, DocumentType.CO_OWNER_CONSENT):
+        document_add(
+            filing=f2, doc_type=doc_type, filename=f"{doc_type}.pdf", content=PDF_BYTES, acting_user=w.user("bank2")
+        )
+    filing_create(
+        pledgor=w.enterprises["e1b"],
+        pledgee=w.orgs["bank1_br2"],
+        items=[{"ip_right": w.rights["r1b"]}],
+        acting_user=w.user("agency"),
+        **common,
+    )
+    w.filings.update(f1=f1, f2=f2)
     return w

@@ -247,7 +247,6 @@ def test_empty_bundle() -> None:
         ({"term_end": date(2026, 1, 5)}, "term_before_performance_end", "2026-01-05"),
         ({"owners": (owner(), owner(99, "南京大学", "0.5"))}, "co_owner_consent_missing", "南京大学"),
         ({"active_pledge_no": "Y2024980000123"}, "already_pledged", "Y2024980000123"),
-        ({"pending_filing_ids": (100, 321)}, "pending_duplicate_filing", "321"),
     ],
 )
 def test_each_patent_ground_yields_exactly_its_rule(overrides: dict[str, Any], rule: str, fragment: str) -> None:
@@ -257,6 +256,14 @@ def test_each_patent_ground_yields_exactly_its_rule(overrides: dict[str, Any], r
     assert fragment in found.message
     assert found.message_en and found.citation
     assert found.citation == RULES[rule].citation_for("patent")
+
+
+def test_rival_filings_under_examination_are_a_warning() -> None:
+    found = only(
+        examine(filing(patent(5, pending_filing_ids=(100, 321)), documents=frozenset({"contract", "identity"})))
+    )
+    assert (found.rule, found.severity, found.right_id) == ("pending_duplicate_filing", "warn", 5)
+    assert "321" in found.message
 
 
 def test_annual_fee_grace_period_is_said_to_count_as_unpaid() -> None:

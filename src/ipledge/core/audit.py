@@ -71,8 +71,8 @@ def record_event(
         raise AuditError("audit events must be written inside the service's transaction")
     changes: dict[str, Any] = {}
     if old is not None or new is not None:
-        old = dict(old or {})
-        new = dict(new or {})
+        old = {k: _jsonable(v) for k, v in (old or {}).items()}
+        new = {k: _jsonable(v) for k, v in (new or {}).items()}
         keys = sorted(set(old) | set(new))
         changes["fields"] = {k: {"old": old.get(k), "new": new.get(k)} for k in keys if old.get(k) != new.get(k)}
     if extra:

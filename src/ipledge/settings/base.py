@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "simple_history",
     "ipledge.core",
     "ipledge.registry",
+    "ipledge.registration",
 ]
 
 MIDDLEWARE = [

@@ -14,3 +14,4 @@ if not os.environ.get("DATABASE_URL"):
     }
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 LANGUAGE_CODE = "zh-hans"
+STORAGES["default"] = {"BACKEND": "django.core.files.storage.InMemoryStorage"}

@@ -333,10 +333,13 @@ RULES: dict[str, RuleInfo] = {
             (COPYRIGHT, f"{_M6}；{_CR}第十二条（其他）[unconfirmed]"),
         ],
     ),
+    # A warning, not a refusal: ground 9 refuses a right "already pledged and within its pledge period"; rival
+    # filings under examination are not yet pledges. The examiner sees them, and the first registered wins
+    # (one active pledge per right is a database constraint), after which the others meet `already_pledged`.
     "pending_duplicate_filing": _rule(
         "同一专利权已有质押登记申请在审",
         "Another pledge filing for the same patent is under examination",
-        REFUSE,
+        WARN,
         [(PATENT, f"{_PAT}不予登记情形；{_wuxi(9)}（已被申请质押登记）；{_M6}")],
     ),
     "invalidation_pending_declaration": _rule(
