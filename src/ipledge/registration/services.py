@@ -17,10 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
 
 from ipledge.core.audit import record_event, save_validated, snapshot
 from ipledge.core.choices import OrganisationKind
+from ipledge.core.context import business_date, business_now
 from ipledge.core.models import Organisation, User
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
@@ -159,12 +159,12 @@ def filing_confirm(*, filing: PledgeFiling, acting_user: User) -> PledgeFiling:
     """The pledgor confirms in its own account; the filing reaches examination and its clock starts."""
     if acting_user.organisation_id is None or filing.pledgor.organisation_id != acting_user.organisation_id:
         raise PermissionDenied("only the pledgor confirms its filing")
-    today = timezone.localdate()
+    today = business_date()
     _transition(
         filing,
         expected=[FilingStatus.AWAITING_PLEDGOR],
         status=FilingStatus.SUBMITTED,
-        pledgor_confirmed_at=timezone.now(),
+        pledgor_confirmed_at=business_now(),
         pledgor_confirmed_by=acting_user,
         submitted_on=today,
         due_on=calendar().add_working_days(today, examination_days(filing.channel)),
@@ -232,7 +232,7 @@ def filing_facts(filing: PledgeFiling) -> FilingFacts:
         performance_start=filing.performance_start,
         performance_end=filing.performance_end,
         guarantee_scope=filing.guarantee_scope,
-        filed_on=filing.submitted_on or timezone.localdate(),
+        filed_on=filing.submitted_on or business_date(),
         items=tuple(
             ItemFacts(
                 right=right_facts(item.ip_right, exclude_filing=filing),
@@ -303,8 +303,8 @@ def filing_decide(
         raise PermissionDenied("only the examining IP office decides")
     if filing.status != FilingStatus.SUBMITTED:
         raise _error("status", "只有待审查的申请可以作出决定。", "not_submitted")
-    now = timezone.now()
-    today = timezone.localdate()
+    now = business_now()
+    today = business_date()
     turnaround = calendar().working_days_between(filing.submitted_on or today, today)
     if decision == Decision.REQUEST_CORRECTION:
         if not note.strip():
@@ -352,7 +352,7 @@ def _register(filing: PledgeFiling, *, acting_user: User, note: str, turnaround:
     refusals = [f for f in findings if f.severity == Severity.REFUSE]
     if refusals:
         raise ValidationError([ValidationError(f"{f.message}（{f.citation}）", code=f.rule) for f in refusals])
-    today = timezone.localdate()
+    today = business_date()
     if filing.filing_type == FilingType.REGISTRATION:
         registration = PledgeRegistration(
             registration_no=next_registration_no(on=today),
@@ -404,7 +404,7 @@ def _register(filing: PledgeFiling, *, acting_user: User, note: str, turnaround:
         expected=[FilingStatus.SUBMITTED],
         status=FilingStatus.REGISTERED,
         decision_note=note,
-        decided_at=timezone.now(),
+        decided_at=business_now(),
         decided_by=acting_user,
         turnaround_working_days=turnaround,
     )
@@ -420,7 +420,7 @@ def cancellation_file(
         raise PermissionDenied("only the pledgee files a cancellation")
     if registration.status != RegistrationStatus.ACTIVE:
         raise _error("registration", "该质押登记已注销。", "already_cancelled")
-    today = timezone.localdate()
+    today = business_date()
     filing = PledgeFiling(
         filing_type=FilingType.CANCELLATION,
         status=FilingStatus.SUBMITTED,
