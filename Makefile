@@ -23,6 +23,7 @@ demo: install
 	$(BIN)/ipledge compilemessages -v0 --ignore '.venv/*' 2>/dev/null || true
 	$(BIN)/ipledge collectstatic --noinput -v0
 	$(BIN)/ipledge seed --scale $(SCALE) --if-empty
+	$(BIN)/ipledge seed_pledges --if-empty
 	$(BIN)/ipledge demo_logins
 	$(BIN)/ipledge runserver --noreload $(HOST):$(PORT)
 
