@@ -19,6 +19,7 @@ from ninja.renderers import JSONRenderer
 
 from ipledge.core.api import router as core_router
 from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
+from ipledge.registration.api import router as registration_router
 from ipledge.registry.api import router as registry_router
 
 DESCRIPTION = """\
@@ -95,6 +96,7 @@ install_error_handlers(api)
 api.add_decorator(request_context, mode="view")
 api.add_router("", core_router)
 api.add_router("", registry_router)
+api.add_router("", registration_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

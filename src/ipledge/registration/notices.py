@@ -22,7 +22,7 @@ from .models import PledgeRegistration
 TEMPLATE = Path(__file__).resolve().parent / "templates_docx" / "registration_notice.docx"
 
 # Title and legal basis by the kinds of rights pledged (a bundle mixing kinds gets the general wording).
-_TITLES = {
+_TITLES: dict[str, tuple[str, str, str]] = {
     IPKind.PATENT: ("专利权质押登记通知书", "专利权", "《专利权质押登记办法》（国家知识产权局公告第461号）"),
     IPKind.TRADEMARK: (
         "注册商标专用权质权登记通知书",
