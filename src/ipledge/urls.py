@@ -7,4 +7,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("ipledge.core.urls")),
     path("registry/", include("ipledge.registry.urls")),
+    # Registration routes carry their own prefixes: /pledges/… for signed-in users, /public/pledges/ for anyone.
+    path("", include("ipledge.registration.urls")),
 ]

@@ -78,6 +78,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
         registry.items.append(NavItem(_("批量导入"), "registry:import", "upload", ("registry:import_",)))
     if registry.items:
         sections.append(registry)
+    pledges = pledge_section(user)
+    if pledges.items:
+        sections.append(pledges)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -91,6 +94,32 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
         for item in section.items:
             item.active = current == item.url_name or any(current.startswith(p) for p in item.prefixes)
     return sections
+
+
+def pledge_section(user: Any) -> NavSection:
+    """质押登记: filing for banks and agencies, confirmation for enterprises, the workbench for IP offices."""
+    from ipledge.registration.models import PledgeFiling, PledgeRegistration
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("质押登记"))
+    scope = scope_for(user)
+    kind = scope.kind if scope is not None else None
+    filing_prefixes = ("registration:filing_detail", "registration:document_")
+    if kind in (OrganisationKind.BANK, OrganisationKind.PATENT_AGENCY) and can(user, PledgeFiling, Action.ADD):
+        section.items.append(NavItem(_("新建申请"), "registration:filing_create", "plus-square"))
+    if kind == OrganisationKind.ENTERPRISE and can(user, PledgeFiling):
+        section.items.append(NavItem(_("待确认"), "registration:awaiting_confirmation", "hourglass-split"))
+    if kind == OrganisationKind.IP_OFFICE and can(user, PledgeFiling, Action.APPROVE):
+        section.items.append(NavItem(_("审查工作台"), "registration:examination_queue", "clipboard-check"))
+    if can(user, PledgeFiling):
+        section.items.append(NavItem(_("申请列表"), "registration:filing_list", "card-list", filing_prefixes))
+    if can(user, PledgeRegistration):
+        section.items.append(
+            NavItem(_("质押登记"), "registration:registration_list", "patch-check", ("registration:registration_",))
+        )
+    section.items.append(NavItem(_("公示查询"), "registration:public_query", "search"))
+    return section
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
