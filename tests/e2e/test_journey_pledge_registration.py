@@ -1,0 +1,136 @@
+"""Browser journey in headless Debian Chromium: bank files → enterprise confirms → examiner registers →
+the public query shows the registration to an anonymous visitor."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from ipledge.registration.choices import FilingStatus
+from ipledge.registration.models import PledgeFiling, PledgeRegistration
+from ipledge.registry.services import ip_right_update
+from tests.conftest import chromium_path
+from tests.world import PDF_BYTES
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("REQUIRE_BROWSER is set but Chromium is not installed (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def new_page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def log_in(page, base: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form:has(input[name=password]) button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def log_out(page) -> None:  # type: ignore[no-untyped-def]
+    page.click("form[action$='/logout/'] button[type=submit]")
+    page.wait_for_url("**/login/**")
+
+
+def test_bank_files_enterprise_confirms_examiner_registers_public_sees(  # type: ignore[no-untyped-def]
+    live_server, world, browser, tmp_path: Path
+) -> None:
+    base = live_server.url
+    today = timezone.localdate()
+    r1 = world.rights["r1"]
+    ip_right_update(right=r1, data={"annual_fee_paid_until": today + datetime.timedelta(days=365)}, acting_user=None)
+    contract = tmp_path / "质押合同.pdf"
+    identity = tmp_path / "身份证明.pdf"
+    contract.write_bytes(PDF_BYTES)
+    identity.write_bytes(PDF_BYTES)
+
+    # The bank's tech sub-branch files the pledge of e1's patent and uploads the documents.
+    page = new_page(browser)
+    log_in(page, base, "bank1_sub_operator", "pass-bank1_sub")
+    page.click("#sidebar a[href='/pledges/new/']")
+    page.wait_for_url(f"{base}/pledges/new/")
+    page.fill("input[name=pledgor_uscc]", world.enterprises["e1"].uscc)
+    page.fill("input[name=claim_amount]", "3000000")
+    page.fill("input[name=performance_start]", today.isoformat())
+    page.fill("input[name=performance_end]", (today + datetime.timedelta(days=365)).isoformat())
+    page.fill("input[name=contract_no]", "ZY-E2E-001")
+    page.select_option("select[name=items-0-kind]", "patent")
+    page.fill("input[name=items-0-number]", r1.number)
+    page.click("form.filing-form button[type=submit]:not([name=add_row])")
+    page.wait_for_url(f"{base}/pledges/*/")
+    filing = PledgeFiling.objects.get()
+    assert filing.status == FilingStatus.AWAITING_PLEDGOR
+    for doc_type, path in (("contract", contract), ("identity", identity)):
+        page.select_option("form.document-form select[name=doc_type]", doc_type)
+        page.set_input_files("form.document-form input[name=file]", str(path))
+        page.click("form.document-form button[type=submit]")
+        page.wait_for_url(f"{base}/pledges/{filing.pk}/")
+    assert page.locator("#documents li.document").count() == 2
+    log_out(page)
+
+    # The enterprise confirms in its own account.
+    log_in(page, base, "ent1_operator", "pass-ent1")
+    page.click("#sidebar a[href='/pledges/awaiting-confirmation/']")
+    page.click(f"table a[href='/pledges/{filing.pk}/']")
+    page.click("button[name=confirm]")
+    page.locator(".alert-success").wait_for()
+    filing.refresh_from_db()
+    assert filing.status == FilingStatus.SUBMITTED
+    log_out(page)
+
+    # The Beijing examiner opens the queue and registers.
+    log_in(page, base, "ipo_bj_reviewer", "pass-ipo_bj")
+    page.click("#sidebar a[href='/pledges/examination/']")
+    page.wait_for_url(f"{base}/pledges/examination/")
+    page.click(f"table a[href='/pledges/{filing.pk}/']")
+    page.check("input[name=decision][value=register]")
+    page.click("#decision button[type=submit]")
+    page.locator(".filing-status", has_text="已登记").wait_for()
+    registration = PledgeRegistration.objects.get(filing=filing)
+    page.context.close()
+
+    # Anyone, not logged in, finds it on the public query page.
+    anonymous = new_page(browser)
+    anonymous.goto(f"{base}/public/pledges/?number={r1.number}")
+    row = anonymous.locator("table.public-results tbody tr", has_text=registration.registration_no)
+    row.wait_for()
+    text = row.inner_text()
+    assert r1.number in text and "北京智芯科技有限公司" in text and "北京银行中关村科技支行" in text
+    assert "3,000,000" not in anonymous.content()
+    anonymous.screenshot(
+        path=os.environ.get("E2E_SCREENSHOT_PLEDGE", "/tmp/ipledge-e2e-public-query.png"), full_page=True
+    )
+    anonymous.context.close()
