@@ -21,14 +21,17 @@ from ipledge.core.scoping import Action, RestrictedQuerySet
 from ipledge.core.services import api_key_create
 from ipledge.registration.choices import Decision
 from ipledge.registration.models import (
+    Alert,
     ExaminationFinding,
     FilingDocument,
     FilingItem,
+    LegalStatusEvent,
     PledgedRight,
     PledgeFiling,
     PledgeRegistration,
     RegistrationSequence,
 )
+from ipledge.registration.monitoring import legal_status_import
 from ipledge.registration.services import filing_confirm, filing_create, filing_decide
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, Park, ParkMembership
 from ipledge.registry.services import enterprise_update, membership_add, park_update
@@ -181,6 +184,17 @@ def pledged_right_oracle(user: User, action: str, obj: PledgedRight) -> bool:
     return registration_oracle(user, action, obj.registration)
 
 
+def legal_status_event_oracle(user: User, action: str, obj: LegalStatusEvent) -> bool:
+    return action == Action.VIEW and (
+        ip_right_oracle(user, action, obj.ip_right)
+        or any(pledged_right_oracle(user, action, p) for p in obj.ip_right.pledges.all())
+    )
+
+
+def alert_oracle(user: User, action: str, obj: Alert) -> bool:
+    return action in (Action.VIEW, Action.CHANGE) and in_tree(user.organisation, obj.organisation)
+
+
 def nobody(user: User, action: str, obj: Any) -> bool:
     return False
 
@@ -203,6 +217,8 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     PledgeRegistration: registration_oracle,
     PledgedRight: pledged_right_oracle,
     RegistrationSequence: nobody,
+    LegalStatusEvent: legal_status_event_oracle,
+    Alert: alert_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence}
@@ -267,6 +283,14 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
     )
     filing_confirm(filing=beijing, acting_user=world.user("ent1"))
     assert again.findings.exists() and beijing.findings.exists()
+    # Legal-status events on both pledged patents, raising alerts to both banks and both enterprises.
+    events = (
+        "申请号,法律状态代码,法律状态公告日\n"
+        f"{world.rights['r1'].number},TR01,{datetime.date.today() + datetime.timedelta(days=1)}\n"
+        f"{world.rights['r2'].number},PP01,2024-03-01\n"
+    )
+    imported = legal_status_import(filename="events.csv", content=events.encode(), acting_user=world.user("cnipa"))
+    assert imported.ok and imported.alerts == 4, imported.errors
     return world
 
 

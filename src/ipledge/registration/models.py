@@ -361,3 +361,132 @@ class RegistrationSequence(models.Model):
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
         return None  # internal counter, never read through the application
+
+
+# Collateral monitoring (see `monitoring.py`)
+
+
+class LegalStatusEvent(models.Model):
+    """A legal-status event (法律状态) of a right from the official gazette, imported from a csv/xlsx file."""
+
+    ip_right = models.ForeignKey(
+        IPRight, verbose_name=_("知识产权"), on_delete=models.PROTECT, related_name="legal_status_events"
+    )
+    code = models.CharField(_("法律状态代码"), max_length=8)
+    event_date = models.DateField(_("法律状态公告日"))
+    description = models.TextField(_("说明"), blank=True)
+    source_file = models.CharField(_("来源文件"), max_length=255, blank=True)
+    imported_by = models.ForeignKey(
+        User, verbose_name=_("导入人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(_("导入时间"), auto_now_add=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("法律状态事件")
+        verbose_name_plural = _("法律状态事件")
+        ordering = ["-event_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ip_right", "code", "event_date"],
+                name="registration_legalstatusevent_unique",
+                violation_error_code="unique",
+                violation_error_message=_("该法律状态事件已导入。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ip_right.number} {self.code} {self.event_date}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: str) -> Q | None:
+        """Readable by whoever sees the right, or a pledge on it; written only by the import service."""
+        if action != Action.VIEW:
+            return None
+        rights_q = IPRight.scope_q(scope, Action.VIEW)
+        pledges_q = PledgedRight.scope_q(scope, Action.VIEW)
+        q: Q | None = None
+        if rights_q is not None:
+            q = Q(ip_right__in=IPRight.objects.filter(rights_q).values("pk"))
+        if pledges_q is not None:
+            pledged = Q(ip_right__in=PledgedRight.objects.filter(pledges_q).values("ip_right_id"))
+            q = pledged if q is None else q | pledged
+        return q
+
+
+class AlertKind(models.TextChoices):
+    FEE_DUE = "fee_due", _("年费即将到期")
+    FEE_GRACE = "fee_grace", _("年费处于滞纳期")
+    LAPSED = "lapsed", _("权利终止")
+    INVALIDATED = "invalidated", _("权利被宣告无效")
+    INVALIDATION_PENDING = "invalidation_pending", _("无效宣告请求审查中")
+    TRANSFERRED = "transferred", _("权利转移")
+    PRESERVED = "preserved", _("权利被保全")
+    TERM_BEFORE_MATURITY = "term_before_maturity", _("权利期限早于债务到期")
+    TRADEMARK_RENEWAL = "trademark_renewal", _("商标续展期")
+
+
+class AlertSeverity(models.TextChoices):
+    INFO = "info", _("提示")
+    WARNING = "warning", _("警告")
+    CRITICAL = "critical", _("严重")
+
+
+class Alert(models.Model):
+    """A monitoring alert on pledged collateral, to the pledgee bank or (as a reminder) to the pledgor."""
+
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("接收机构"), on_delete=models.CASCADE, related_name="pledge_alerts"
+    )
+    ip_right = models.ForeignKey(IPRight, verbose_name=_("知识产权"), on_delete=models.CASCADE, related_name="alerts")
+    registration = models.ForeignKey(
+        PledgeRegistration,
+        verbose_name=_("质押登记"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    kind = models.CharField(_("类型"), max_length=24, choices=AlertKind.choices)
+    severity = models.CharField(_("级别"), max_length=8, choices=AlertSeverity.choices)
+    message = models.TextField(_("内容"))
+    due_on = models.DateField(_("相关日期"), null=True, blank=True)
+    created_on = models.DateField(_("提醒日期"), db_index=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    read_by = models.ForeignKey(
+        User, verbose_name=_("阅读人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("质押监测提醒")
+        verbose_name_plural = _("质押监测提醒")
+        ordering = ["-created_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "ip_right", "kind", "due_on"],
+                name="registration_alert_unique",
+                violation_error_code="unique",
+                violation_error_message=_("该提醒已存在。"),
+            ),
+            # NULLs are distinct in a unique index: alerts without a date get their own partial index.
+            models.UniqueConstraint(
+                fields=["organisation", "ip_right", "kind"],
+                condition=Q(due_on__isnull=True),
+                name="registration_alert_unique_undated",
+                violation_error_code="unique",
+                violation_error_message=_("该提醒已存在。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.ip_right_id}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: str) -> Q | None:
+        """An organisation (and its head offices) sees and marks read its own alerts; the scan writes them."""
+        if action not in (Action.VIEW, Action.CHANGE):
+            return None
+        return scope.org_tree_q("organisation__tree_path")

@@ -211,6 +211,9 @@ def right_facts(right: IPRight, *, exclude_filing: PledgeFiling | None = None) -
             for o in right.owners.select_related("enterprise")
         ),
         nice_classes=tuple(int(c) for c in (right.nice_classes or [])),
+        suspended=right.suspended,
+        preserved=right.preserved,
+        invalidation_pending=right.invalidation_pending,
         active_pledge_no=active.registration.registration_no if active else None,
         pending_filing_ids=tuple(sorted(pending.values_list("filing_id", flat=True))),
     )

@@ -235,6 +235,10 @@ class IPRight(models.Model):
     work_kind = models.CharField(_("作品类型"), max_length=16, choices=CopyrightWorkKind.choices, blank=True)
     created_on = models.DateField(_("创作/设计完成日"), null=True, blank=True)
     first_published_on = models.DateField(_("首次发表/商业利用日"), null=True, blank=True)
+    # Register flags that block or qualify a pledge (set from legal-status events, see registration.monitoring)
+    suspended = models.BooleanField(_("中止"), default=False, help_text=_("因权属纠纷中止有关程序"))
+    preserved = models.BooleanField(_("保全"), default=False, help_text=_("被采取财产保全措施（冻结、查封）"))
+    invalidation_pending = models.BooleanField(_("无效宣告请求审查中"), default=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
