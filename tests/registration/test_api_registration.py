@@ -319,3 +319,53 @@ def test_examiner_requests_correction_and_refuses_with_reasons(world):
     assert get(bank, "/pledge-registrations", {"status": "active"}).json()["items"][0]["id"] == registration.pk
     assert get(bank, "/pledge-registrations", {"status": "cancelled"}).json()["count"] == 0
     assert get(bank, "/pledge-filings", {"filing_type": "registration"}).json()["count"] == 1
+
+
+# Every route naming a filing, document or registration answers 404 (not 403) for someone who may do the action in
+# general but not on this object: (method, path, username, body).
+CROSS_TENANT = [
+    ("get", "/pledge-filings/{filing}", "bank2_operator", None),
+    ("post", "/pledge-filings/{filing}/confirm", "ent2_operator", None),
+    ("post", "/pledge-filings/{filing}/documents", "bank2_operator", "upload"),
+    ("get", "/pledge-filings/{filing}/documents/{document}", "bank2_operator", None),
+    ("post", "/pledge-filings/{filing}/decision", "ipo_js_reviewer", {"decision": "register"}),
+    ("post", "/pledge-filings/{filing}/withdraw", "bank2_operator", None),
+    ("get", "/pledge-registrations/{registration}", "bank2_operator", None),
+    ("post", "/pledge-registrations/{registration}/cancellation", "bank2_operator", {"reason": "repaid"}),
+    ("get", "/pledge-registrations/{registration}/notice.docx", "ent2_operator", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "username", "body"), CROSS_TENANT)
+def test_other_organisations_filings_answer_404(world, method, path, username, body):
+    add_pledges(world)
+    f1 = world.filings["f1"]
+    url = path.format(filing=f1.pk, document=f1.documents.first().pk, registration=f1.created_registration.pk)
+    client = session_client(world.users[username])
+    if body == "upload":
+        response = client.post(f"{API}{url}", {"doc_type": "other", "file": SimpleUploadedFile("x.pdf", PDF_BYTES)})
+    elif method == "get":
+        response = get(client, url)
+    else:
+        response = send(client, method, url, body)
+    assert_error(response, 404, field=None, rule="not_found")
+
+
+def test_cross_tenant_table_covers_every_registration_route_with_an_object_id(client):
+    schema = client.get(f"{API}/openapi.json").json()
+    routes = {
+        (method, path.removeprefix(API))
+        for path, operations in schema["paths"].items()
+        if "{" in path and path.startswith((f"{API}/pledge-", f"{API}/public/"))
+        for method in operations
+    }
+    expected = {
+        (
+            m,
+            p.replace("{filing}", "{filing_id}")
+            .replace("{document}", "{document_id}")
+            .replace("{registration}", "{registration_id}"),
+        )
+        for m, p, *_ in CROSS_TENANT
+    }
+    assert routes == expected

@@ -297,13 +297,13 @@ def bulk_file(*, filename: str, content: bytes, acting_user: User) -> BulkFiling
     if not header:
         result.errors.append(RowError(row=1, column="", value="", rule="missing_column", message=_("文件没有表头行。")))
         return result
-    if not raw_rows:
-        result.errors.append(RowError(row=2, column="", value="", rule="empty_file", message=_("文件中没有数据行。")))
-        return result
     result.rows = len(raw_rows)
     rows = _parse_rows(header, raw_rows, BULK_COLUMNS, errors)
     if any(e.row == 1 for e in errors.errors):
         result.errors = sorted(errors.errors, key=lambda e: e.row)
+        return result
+    if not rows:
+        result.errors.append(RowError(row=2, column="", value="", rule="empty_file", message=_("文件中没有数据行。")))
         return result
     groups = _validate(rows, acting_user, errors)
     if errors.errors:
