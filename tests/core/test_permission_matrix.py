@@ -145,20 +145,21 @@ def owner_oracle(user: User, action: str, obj: IPRightOwner) -> bool:
     return ip_right_oracle(user, action, obj.right)
 
 
-def pledge_oracle(user: User, action: str, obj: Any, *, filer: Organisation | None) -> bool:
+def pledge_oracle(user: User, action: str, obj: Any, *, filer: Organisation | None, is_filing: bool = True) -> bool:
     org = user.organisation
     if org.kind == OrganisationKind.BANK:
-        return in_tree(org, obj.pledgee) or in_tree(org, filer)
+        return action != Action.APPROVE and (in_tree(org, obj.pledgee) or in_tree(org, filer))
     if org.kind == OrganisationKind.PATENT_AGENCY:
-        return in_tree(org, filer)
+        return action != Action.APPROVE and in_tree(org, filer)
     if org.kind == OrganisationKind.ENTERPRISE:
-        return obj.pledgor.organisation_id == org.pk
+        allowed = (Action.VIEW, Action.CHANGE) if is_filing else (Action.VIEW,)
+        return action in allowed and obj.pledgor.organisation_id == org.pk
     if org.kind == OrganisationKind.PARK_ADMIN:
         return action == Action.VIEW and any(
             in_tree(org, m.park.administering_org) for m in obj.pledgor.memberships.all()
         )
     if org.kind == OrganisationKind.IP_OFFICE:
-        return in_jurisdiction(org, obj.region_code)
+        return action in (Action.VIEW, Action.APPROVE) and in_jurisdiction(org, obj.region_code)
     if org.kind == OrganisationKind.FINANCIAL_REGULATOR:
         return in_jurisdiction(org, obj.pledgee.region.code if obj.pledgee.region else None)
     return False
@@ -177,7 +178,7 @@ def finding_oracle(user: User, action: str, obj: ExaminationFinding) -> bool:
 
 
 def registration_oracle(user: User, action: str, obj: PledgeRegistration) -> bool:
-    return pledge_oracle(user, action, obj, filer=None)
+    return pledge_oracle(user, action, obj, filer=None, is_filing=False)
 
 
 def pledged_right_oracle(user: User, action: str, obj: PledgedRight) -> bool:

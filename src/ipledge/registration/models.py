@@ -29,16 +29,26 @@ from .choices import (
 )
 
 
-def _pledge_scope_q(scope: Scope, action: str, *, pledgor: str, pledgee: str, filer: str | None) -> Q | None:
-    """Who reaches a filing or registration: its banks, its enterprise, the enterprise's park, the examiners."""
+def _pledge_scope_q(
+    scope: Scope, action: str, *, pledgor: str, pledgee: str, filer: str | None, pledgor_may_change: bool
+) -> Q | None:
+    """Who reaches a filing or registration, and for what.
+
+    Banks (pledgee's tree, or the filer's) and patent agencies (filer) view, add and change but never approve;
+    the pledgor enterprise views, and changes only filings (its confirmation); the enterprise's park views; the
+    IP office of the pledgor's region views and approves (examination); the regulator views the pledgee's region.
+    """
     kind = scope.kind
     if kind == OrganisationKind.BANK:
+        if action == Action.APPROVE:
+            return None
         q = scope.org_tree_q(f"{pledgee}__tree_path")
         return q | scope.org_tree_q(f"{filer}__tree_path") if filer else q
     if kind == OrganisationKind.PATENT_AGENCY and filer:
-        return scope.org_tree_q(f"{filer}__tree_path")
+        return None if action == Action.APPROVE else scope.org_tree_q(f"{filer}__tree_path")
     if kind == OrganisationKind.ENTERPRISE:
-        return Q(**{f"{pledgor}__organisation_id": scope.organisation_id})
+        allowed = (Action.VIEW, Action.CHANGE) if pledgor_may_change else (Action.VIEW,)
+        return Q(**{f"{pledgor}__organisation_id": scope.organisation_id}) if action in allowed else None
     if kind == OrganisationKind.PARK_ADMIN:
         if action != Action.VIEW:
             return None
@@ -47,7 +57,7 @@ def _pledge_scope_q(scope: Scope, action: str, *, pledgor: str, pledgee: str, fi
         ).values("enterprise_id")
         return Q(**{f"{pledgor}_id__in": in_my_parks})
     if kind == OrganisationKind.IP_OFFICE:
-        return scope.region_q("region_code")
+        return scope.region_q("region_code") if action in (Action.VIEW, Action.APPROVE) else None
     if kind == OrganisationKind.FINANCIAL_REGULATOR:
         return scope.region_q(f"{pledgee}__region__code")
     return None
@@ -155,7 +165,9 @@ class PledgeFiling(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        return _pledge_scope_q(scope, action, pledgor="pledgor", pledgee="pledgee", filer="filed_by_org")
+        return _pledge_scope_q(
+            scope, action, pledgor="pledgor", pledgee="pledgee", filer="filed_by_org", pledgor_may_change=True
+        )
 
 
 class FilingItem(models.Model):
@@ -304,7 +316,9 @@ class PledgeRegistration(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        return _pledge_scope_q(scope, action, pledgor="pledgor", pledgee="pledgee", filer=None)
+        return _pledge_scope_q(
+            scope, action, pledgor="pledgor", pledgee="pledgee", filer=None, pledgor_may_change=False
+        )
 
 
 class PledgedRight(models.Model):
