@@ -319,3 +319,54 @@ def test_public_query_shows_only_announcement_fields_without_login(client, world
     assert "没有查到该号码的质押登记" in none.content.decode()
     login_page = client.get(reverse("login"))
     assert reverse("registration:public_query") in login_page.content.decode()
+
+
+def test_alert_inbox_marks_read_within_the_organisation(client, world):
+    from ipledge.registration.models import Alert
+
+    add_pledges(world)
+    registration = PledgeRegistration.objects.get(filing=world.filings["f1"])
+    alert = Alert.objects.create(
+        organisation=world.orgs["bank1_sub"],
+        ip_right=world.rights["r1"],
+        registration=registration,
+        kind="lapsed",
+        severity="critical",
+        message="专利权因未缴年费终止。",
+        created_on=timezone.localdate(),
+    )
+    login(client, world, "bank1_sub")
+    page = client.get(reverse("registration:alerts"))
+    assert [row.record.pk for row in page.context["table"].paginated_rows] == [alert.pk]
+    assert registration.registration_no in page.content.decode()
+    login(client, world, "bank2")
+    assert not list(client.get(reverse("registration:alerts")).context["table"].paginated_rows)
+    assert client.post(reverse("registration:alert_read", args=[alert.pk])).status_code == 404
+    login(client, world, "bank1_sub", Role.VIEWER)
+    assert client.post(reverse("registration:alert_read", args=[alert.pk])).status_code == 404
+    login(client, world, "bank1_sub")
+    assert client.post(reverse("registration:alert_read", args=[alert.pk])).status_code == 302
+    alert.refresh_from_db()
+    assert alert.read_at is not None
+    assert not list(client.get(reverse("registration:alerts")).context["table"].paginated_rows)
+    assert len(list(client.get(reverse("registration:alerts"), {"show": "all"}).context["table"].paginated_rows)) == 1
+
+
+def test_turnaround_figures_for_offices_only(client, world):
+    add_pledges(world)
+    today = timezone.localdate()
+    period = {"date_from": today.replace(month=1, day=1).isoformat(), "date_to": today.isoformat()}
+    login(client, world, "ipo_bj", Role.VIEWER)
+    response = client.get(reverse("registration:figures"), period)
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    beijing = next(r for r in rows if r.region_code == "11")
+    assert (beijing.filings, beijing.registered) == (1, 1)
+    assert "北京" in response.content.decode()
+    bad = client.get(
+        reverse("registration:figures"), {**period, "date_from": today.isoformat(), "date_to": "2000-01-01"}
+    )
+    assert bad.context["rows"] is None and "截止日期不能早于起始日期" in bad.content.decode()
+    for org in ("bank1_sub", "ent1"):
+        login(client, world, org)
+        assert client.get(reverse("registration:figures")).status_code == 404

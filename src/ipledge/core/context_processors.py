@@ -105,6 +105,7 @@ def pledge_section(user: Any) -> NavSection:
     section = NavSection(_("质押登记"))
     scope = scope_for(user)
     kind = scope.kind if scope is not None else None
+    is_platform = scope is not None and scope.is_platform
     filing_prefixes = ("registration:filing_detail", "registration:document_")
     if kind in (OrganisationKind.BANK, OrganisationKind.PATENT_AGENCY) and can(user, PledgeFiling, Action.ADD):
         section.items.append(NavItem(_("新建申请"), "registration:filing_create", "plus-square"))
@@ -118,8 +119,23 @@ def pledge_section(user: Any) -> NavSection:
         section.items.append(
             NavItem(_("质押登记"), "registration:registration_list", "patch-check", ("registration:registration_",))
         )
+    if _has_monitoring():
+        from ipledge.registration.models import Alert
+
+        if kind in (OrganisationKind.BANK, OrganisationKind.ENTERPRISE) and can(user, Alert):
+            section.items.append(NavItem(_("监测提醒"), "registration:alerts", "bell", ("registration:alert_",)))
+        if (kind in (OrganisationKind.IP_OFFICE, OrganisationKind.FINANCIAL_REGULATOR) or is_platform) and can(
+            user, PledgeFiling
+        ):
+            section.items.append(NavItem(_("办理时效"), "registration:figures", "bar-chart"))
     section.items.append(NavItem(_("公示查询"), "registration:public_query", "search"))
     return section
+
+
+def _has_monitoring() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ipledge.registration.monitoring") is not None
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

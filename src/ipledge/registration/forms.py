@@ -205,3 +205,15 @@ class PublicQueryForm(forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"class": "form-control", "autofocus": True}),
     )
+
+
+class FiguresForm(BootstrapMixin, forms.Form):
+    date_from = forms.DateField(label=_("受理日期起"), widget=DateInput())
+    date_to = forms.DateField(label=_("受理日期止"), widget=DateInput())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", ValidationError(_("截止日期不能早于起始日期。"), code="date_order"))
+        return data

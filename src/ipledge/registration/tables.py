@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ipledge.core.money import Money
 
 from .choices import FilingStatus, RegistrationStatus
-from .models import PledgeFiling, PledgeRegistration
+from .models import Alert, PledgeFiling, PledgeRegistration
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0"}
 
@@ -145,3 +146,52 @@ class RegistrationTable(tables.Table):
 
     def render_claim_amount(self, value: Money) -> str:
         return money_text(value)
+
+
+ALERT_BADGES = {"info": "text-bg-info", "warning": "text-bg-warning", "critical": "text-bg-danger"}
+
+
+class AlertTable(tables.Table):
+    created_on = tables.DateColumn(verbose_name=_("提醒日期"), format="Y-m-d")
+    severity = tables.Column(verbose_name=_("级别"))
+    kind = tables.Column(verbose_name=_("类型"))
+    ip_right = tables.Column(verbose_name=_("知识产权"), order_by=("ip_right__number",))
+    registration = tables.Column(verbose_name=_("质押登记"), order_by=("registration__registration_no",))
+    message = tables.Column(verbose_name=_("内容"), orderable=False)
+    due_on = tables.DateColumn(verbose_name=_("相关日期"), format="Y-m-d")
+    organisation = tables.Column(verbose_name=_("接收机构"), order_by=("organisation__name",))
+    actions = tables.TemplateColumn(
+        template_name="registration/partials/alert_actions.html", verbose_name="", orderable=False
+    )
+
+    class Meta:
+        model = Alert
+        fields = (
+            "created_on",
+            "severity",
+            "kind",
+            "ip_right",
+            "registration",
+            "message",
+            "due_on",
+            "organisation",
+            "actions",
+        )
+        attrs = TABLE_ATTRS
+        empty_text = _("没有提醒。")
+
+    def __init__(self, *args: Any, can_mark: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.can_mark = can_mark
+
+    def render_severity(self, value: str, record: Alert) -> str:
+        return format_html(
+            '<span class="badge {}">{}</span>', ALERT_BADGES.get(record.severity, "text-bg-light"), value
+        )
+
+    def render_ip_right(self, value: Any) -> str:
+        return format_html("<code>{}</code> {}", value.number, value.title)
+
+    def render_registration(self, value: PledgeRegistration) -> str:
+        url = reverse("registration:registration_detail", args=[value.pk])
+        return format_html('<a href="{}">{}</a>', url, value.registration_no)

@@ -21,5 +21,8 @@ urlpatterns = [
     path("pledges/registrations/<int:pk>/", views.registration_detail, name="registration_detail"),
     path("pledges/registrations/<int:pk>/cancel/", views.registration_cancel, name="registration_cancel"),
     path("pledges/registrations/<int:pk>/notice.docx", views.registration_notice, name="registration_notice"),
+    path("pledges/alerts/", views.alerts_view, name="alerts"),
+    path("pledges/alerts/<int:pk>/read/", views.alert_read, name="alert_read"),
+    path("pledges/figures/", views.figures_view, name="figures"),
     path("public/pledges/", views.public_query, name="public_query"),
 ]

@@ -38,8 +38,17 @@ from ipledge.registry.choices import IPKind
 from .choices import OPEN_FILING_STATUSES, FilingStatus, FilingType, RegistrationStatus, Severity
 from .engine.workdays import WorkingCalendar
 from .filtersets import FilingFilterSet, RegistrationFilterSet
-from .forms import MAX_ITEMS, CancellationForm, DecisionForm, DocumentForm, FilingForm, ItemFormSet, PublicQueryForm
-from .models import FilingDocument, PledgeFiling, PledgeRegistration
+from .forms import (
+    MAX_ITEMS,
+    CancellationForm,
+    DecisionForm,
+    DocumentForm,
+    FiguresForm,
+    FilingForm,
+    ItemFormSet,
+    PublicQueryForm,
+)
+from .models import Alert, FilingDocument, PledgeFiling, PledgeRegistration
 from .selectors import awaiting_confirmation, examination_queue, filing_list, registration_list
 from .services import (
     FILER_KINDS,
@@ -51,7 +60,7 @@ from .services import (
     filing_withdraw,
     public_registration_lookup,
 )
-from .tables import FilingTable, QueueTable, RegistrationTable
+from .tables import AlertTable, FilingTable, QueueTable, RegistrationTable
 
 PER_PAGE = 25
 ITEM_PREFIX = "items"
@@ -560,3 +569,64 @@ def public_query(request: HttpRequest) -> HttpResponse:
             row["right_kind_label"] = kinds.get(row["right_kind"], row["right_kind"])
             row["status_label"] = statuses.get(row["status"], row["status"])
     return render(request, "registration/public_query.html", {"form": form, "results": results})
+
+
+# Collateral monitoring: the alert inbox and the T4 turnaround figures (`ipledge.registration.monitoring`)
+
+FIGURE_KINDS = frozenset({OrganisationKind.IP_OFFICE, OrganisationKind.FINANCIAL_REGULATOR})
+
+
+def _monitoring() -> ModuleType | None:
+    """The monitoring module, looked up at call time; None while it is missing (the pages then answer 404)."""
+    try:
+        return importlib.import_module("ipledge.registration.monitoring")
+    except ImportError:
+        return None
+
+
+def may_see_figures(user: Any) -> bool:
+    scope = scope_for(user)
+    return scope is not None and (scope.is_platform or scope.kind in FIGURE_KINDS) and scope.may(Action.VIEW)
+
+
+def alerts_view(request: AuthenticatedRequest) -> HttpResponse:
+    monitoring = _monitoring()
+    if monitoring is None:
+        raise Http404
+    user = request.user
+    alerts = monitoring.alert_list(user=user)
+    show = request.GET.get("show", "unread")
+    if show != "all":
+        alerts = alerts.filter(read_at__isnull=True)
+    table = _paged(request, AlertTable(alerts, can_mark=_may(user, Action.CHANGE)))
+    unread = monitoring.alert_list(user=user).filter(read_at__isnull=True).count()
+    return render(request, "registration/alerts.html", {"table": table, "show": show, "unread": unread})
+
+
+@require_POST
+def alert_read(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    monitoring = _monitoring()
+    if monitoring is None:
+        raise Http404
+    alert = scoped_get(Alert, user=request.user, pk=pk, action=Action.CHANGE)
+    try:
+        monitoring.alert_mark_read(alert=alert, acting_user=request.user)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    messages.success(request, _("提醒已标为已读。"))
+    return redirect("registration:alerts")
+
+
+def figures_view(request: AuthenticatedRequest) -> HttpResponse:
+    monitoring = _monitoring()
+    user = request.user
+    if monitoring is None or not may_see_figures(user):
+        raise Http404
+    today = business_date()
+    form = FiguresForm(request.GET or {"date_from": today.replace(month=1, day=1), "date_to": today})
+    rows = None
+    if form.is_valid():
+        rows = monitoring.turnaround_figures(
+            user=user, date_from=form.cleaned_data["date_from"], date_to=form.cleaned_data["date_to"]
+        )
+    return render(request, "registration/figures.html", {"form": form, "rows": rows})
