@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.db import models
+from django.utils import timezone
 
 from ipledge.core.choices import AdminLevel, OrganisationKind, Role
 from ipledge.core.models import ApiKey, AuditEvent, Organisation, Region, User
@@ -287,7 +288,7 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
     # Legal-status events on both pledged patents, raising alerts to both banks and both enterprises.
     events = (
         "申请号,法律状态代码,法律状态公告日\n"
-        f"{world.rights['r1'].number},TR01,{datetime.date.today() + datetime.timedelta(days=1)}\n"
+        f"{world.rights['r1'].number},TR01,{timezone.localdate() + datetime.timedelta(days=1)}\n"
         f"{world.rights['r2'].number},PP01,2024-03-01\n"
     )
     imported = legal_status_import(filename="events.csv", content=events.encode(), acting_user=world.user("cnipa"))

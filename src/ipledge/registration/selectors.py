@@ -40,9 +40,10 @@ def examination_queue(*, user: Any) -> QuerySet[PledgeFiling]:
 
 def awaiting_confirmation(*, user: Any) -> QuerySet[PledgeFiling]:
     """Filings an enterprise must confirm as pledgor."""
-    return filing_list(user=user).filter(
-        status=FilingStatus.AWAITING_PLEDGOR, pledgor__organisation_id=getattr(user, "organisation_id", None)
-    )
+    organisation_id = getattr(user, "organisation_id", None)
+    if organisation_id is None:
+        return PledgeFiling.objects.none()
+    return filing_list(user=user).filter(status=FilingStatus.AWAITING_PLEDGOR, pledgor__organisation_id=organisation_id)
 
 
 def registration_list(*, user: Any) -> QuerySet[PledgeRegistration]:

@@ -70,6 +70,9 @@ IP_RIGHT_FIELDS = (
     "work_kind",
     "created_on",
     "first_published_on",
+    "suspended",
+    "preserved",
+    "invalidation_pending",
 )
 
 
