@@ -27,7 +27,7 @@ from ipledge.core.models import User
 from ipledge.core.money import Money
 from ipledge.core.services import organisation_create, user_create
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner
-from ipledge.registry.services import enterprise_update
+from ipledge.registry.services import enterprise_update, ip_right_update
 
 from .choices import CancellationReason, Channel, Decision, DocumentType
 from .engine.workdays import WorkingCalendar
@@ -99,6 +99,21 @@ def _pledgor_user(enterprise: Enterprise) -> User:
     return user
 
 
+def _pay_annual_fees(rights: list[IPRight], *, today: datetime.date) -> None:
+    """The registry was seeded as of SEED_AS_OF; recent filers have paid this year's fee (to the next anniversary)."""
+    for right in rights:
+        if (
+            right.annual_fee_paid_until is not None
+            and right.annual_fee_paid_until >= today
+            or right.filing_date is None
+        ):
+            continue
+        anniversary = datetime.date(today.year + 1, right.filing_date.month, min(right.filing_date.day, 28))
+        paid_until = min(anniversary - datetime.timedelta(days=1), right.term_end or anniversary)
+        with transaction.atomic():
+            ip_right_update(right=right, data={"annual_fee_paid_until": paid_until}, acting_user=None)
+
+
 def _candidate_rights(as_of_day: datetime.date) -> dict[int, list[IPRight]]:
     """Valid, granted, solely owned patents with years of term left, grouped by owner enterprise."""
     solely_owned = (
@@ -152,7 +167,8 @@ def seed_pledges(*, count: int, seed: int = 42, as_of_day: datetime.date = SEED_
         # The last few filings are recent and left with the examiner, so the demo's workbench has a queue.
         recent = index >= count - RECENT_FILINGS
         if recent:
-            day = calendar.next_working_day(today - datetime.timedelta(days=rng.randint(1, 6)))
+            day = min(today, calendar.next_working_day(today - datetime.timedelta(days=rng.randint(2, 8))))
+            _pay_annual_fees(bundle, today=today)
         else:
             day = calendar.next_working_day(as_of_day - datetime.timedelta(days=rng.randint(5, 730)))
         operator = rng.choice(operators.get(province) or all_operators)
@@ -182,6 +198,8 @@ def seed_pledges(*, count: int, seed: int = 42, as_of_day: datetime.date = SEED_
             report.awaiting_pledgor += 1
             continue
         confirm_day = calendar.add_working_days(day, rng.choice([0, 0, 1]))
+        if recent:
+            confirm_day = min(confirm_day, today)
         with transaction.atomic(), as_of(confirm_day):
             filing_confirm(filing=filing, acting_user=pledgor_user)
         decide_day = calendar.add_working_days(confirm_day, rng.choice([0, 1, 1, 2, 3, 5]))
