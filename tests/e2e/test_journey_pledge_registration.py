@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from ipledge.core.synthetic import make_patent_number
 from ipledge.registration.choices import FilingStatus
 from ipledge.registration.models import PledgeFiling, PledgeRegistration
-from ipledge.registry.services import ip_right_update
+from ipledge.registry.services import ip_right_create, ip_right_update
 from tests.conftest import chromium_path
 from tests.world import PDF_BYTES
 
@@ -72,6 +73,30 @@ def test_bank_files_enterprise_confirms_examiner_registers_public_sees(  # type:
     today = timezone.localdate()
     r1 = world.rights["r1"]
     ip_right_update(right=r1, data={"annual_fee_paid_until": today + datetime.timedelta(days=365)}, acting_user=None)
+    # A bundle (打包质押): r1, a second patent and a trademark of the same enterprise.
+    e1 = world.enterprises["e1"]
+    r1c = ip_right_create(
+        kind="patent",
+        number=make_patent_number(year=2020, type_digit=1, serial=5550001),
+        title="一种图像降噪电路",
+        filing_date=datetime.date(2020, 4, 1),
+        grant_date=datetime.date(2022, 9, 6),
+        main_ipc="H04N5/357",
+        annual_fee_paid_until=today + datetime.timedelta(days=300),
+        owners=[{"enterprise": e1}],
+        acting_user=None,
+    )
+    tm = ip_right_create(
+        kind="trademark",
+        number="40123456",
+        title="智芯",
+        grant_date=datetime.date(2021, 3, 7),
+        valid_from=datetime.date(2021, 3, 7),
+        term_end=datetime.date(2031, 3, 6),
+        nice_classes=[9],
+        owners=[{"enterprise": e1}],
+        acting_user=None,
+    )
     contract = tmp_path / "质押合同.pdf"
     identity = tmp_path / "身份证明.pdf"
     contract.write_bytes(PDF_BYTES)
@@ -87,12 +112,14 @@ def test_bank_files_enterprise_confirms_examiner_registers_public_sees(  # type:
     page.fill("input[name=performance_start]", today.isoformat())
     page.fill("input[name=performance_end]", (today + datetime.timedelta(days=365)).isoformat())
     page.fill("input[name=contract_no]", "ZY-E2E-001")
-    page.select_option("select[name=items-0-kind]", "patent")
-    page.fill("input[name=items-0-number]", r1.number)
+    for row, (kind, number) in enumerate((("patent", r1.number), ("patent", r1c.number), ("trademark", tm.number))):
+        page.select_option(f"select[name=items-{row}-kind]", kind)
+        page.fill(f"input[name=items-{row}-number]", number)
     page.click("form.filing-form button[type=submit]:not([name=add_row])")
     page.wait_for_url(f"{base}/pledges/*/")
     filing = PledgeFiling.objects.get()
     assert filing.status == FilingStatus.AWAITING_PLEDGOR
+    assert sorted(filing.items.values_list("ip_right__kind", flat=True)) == ["patent", "patent", "trademark"]
     for doc_type, path in (("contract", contract), ("identity", identity)):
         page.select_option("form.document-form select[name=doc_type]", doc_type)
         page.set_input_files("form.document-form input[name=file]", str(path))
@@ -120,6 +147,7 @@ def test_bank_files_enterprise_confirms_examiner_registers_public_sees(  # type:
     page.click("#decision button[type=submit]")
     page.locator(".filing-status", has_text="已登记").wait_for()
     registration = PledgeRegistration.objects.get(filing=filing)
+    assert registration.pledged_rights.filter(is_active=True).count() == 3
     page.context.close()
 
     # Anyone, not logged in, finds it on the public query page.
