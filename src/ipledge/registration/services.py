@@ -114,6 +114,19 @@ def filing_create(
     rights = [item["ip_right"] for item in items]
     if len({r.pk for r in rights}) != len(rights):
         raise _error("items", "同一申请中不能重复列出同一项知识产权。", "duplicate_item")
+    from ipledge.registry.licensing import current_licence_exists
+
+    for item in items:
+        ref = str(item.get("licence_contract_ref", "")).strip()
+        if item.get("licence_revenue") and not current_licence_exists(
+            right=item["ip_right"], record_no=ref, on=business_date()
+        ):
+            raise _error(
+                "items",
+                f"{item['ip_right'].number}：许可收益权出质须引用该知识产权已备案且在许可期限内的许可合同"
+                f"（备案号“{ref}”未找到）。",
+                "licence_contract_not_recorded",
+            )
     filing = PledgeFiling(
         filing_type=FilingType.REGISTRATION,
         status=FilingStatus.AWAITING_PLEDGOR,

@@ -352,3 +352,65 @@ class IPRightOwner(models.Model):
         if right_q is None:
             return None
         return Q(right__in=IPRight.objects.filter(right_q).values("pk"))
+
+
+class LicenceKind(models.TextChoices):
+    """Kinds of licence (专利实施许可合同备案办法; 专利法第五十条 for the open licence)."""
+
+    EXCLUSIVE = "exclusive", _("独占许可")
+    SOLE = "sole", _("排他许可")
+    ORDINARY = "ordinary", _("普通许可")
+    OPEN = "open", _("开放许可")
+
+
+class LicenceContract(models.Model):
+    """A recorded licence contract (许可合同备案) of an IP right; its record number is what a licence-revenue
+    pledge (许可收益权质押) refers to. While the right is pledged a licence needs the pledgee's consent
+    (民法典第四百四十四条第二款)."""
+
+    ip_right = models.ForeignKey(IPRight, verbose_name=_("知识产权"), on_delete=models.PROTECT, related_name="licences")
+    licensee_name = models.CharField(_("被许可人"), max_length=128)
+    licensee = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("被许可人（平台企业）"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="licences_held",
+    )
+    licence_kind = models.CharField(_("许可类型"), max_length=16, choices=LicenceKind.choices)
+    record_no = models.CharField(_("备案号"), max_length=64, unique=True)
+    start_on = models.DateField(_("许可期限起"))
+    end_on = models.DateField(_("许可期限止"))
+    royalty_terms = models.TextField(_("许可使用费"), blank=True, help_text=_("计费方式、数额及支付方式"))
+    recorded_on = models.DateField(_("备案日"))
+    pledgee_consent = models.BooleanField(
+        _("质权人同意"), default=False, help_text=_("许可时该知识产权处于质押期间的，须经质权人同意")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = RestrictedManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("许可合同备案")
+        verbose_name_plural = _("许可合同备案")
+        ordering = ["-recorded_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__gte=F("start_on")),
+                name="registry_licencecontract_end_after_start",
+                violation_error_code="end_before_start",
+                violation_error_message=_("许可期限止不能早于许可期限起。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_no} {self.licensee_name}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: str) -> Q | None:
+        right_q = IPRight.scope_q(scope, action)
+        if right_q is None:
+            return None
+        return Q(ip_right__in=IPRight.objects.filter(right_q).values("pk"))
