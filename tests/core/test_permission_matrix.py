@@ -34,7 +34,8 @@ from ipledge.registration.models import (
 )
 from ipledge.registration.monitoring import legal_status_import
 from ipledge.registration.services import filing_confirm, filing_create, filing_decide
-from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, Park, ParkMembership
+from ipledge.registry.licensing import licence_record
+from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, LicenceContract, Park, ParkMembership
 from ipledge.registry.services import enterprise_update, membership_add, park_update
 from tests.world import add_pledges
 
@@ -146,6 +147,10 @@ def owner_oracle(user: User, action: str, obj: IPRightOwner) -> bool:
     return ip_right_oracle(user, action, obj.right)
 
 
+def licence_oracle(user: User, action: str, obj: LicenceContract) -> bool:
+    return ip_right_oracle(user, action, obj.ip_right)
+
+
 def pledge_oracle(user: User, action: str, obj: Any, *, filer: Organisation | None, is_filing: bool = True) -> bool:
     org = user.organisation
     if org.kind == OrganisationKind.BANK:
@@ -212,6 +217,7 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     ParkMembership: membership_oracle,
     IPRight: ip_right_oracle,
     IPRightOwner: owner_oracle,
+    LicenceContract: licence_oracle,
     PledgeFiling: filing_oracle,
     FilingItem: filing_child_oracle,
     FilingDocument: filing_child_oracle,
@@ -265,6 +271,17 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
         left_on=datetime.date(2024, 6, 30),
         acting_user=world.user("ipo_bj"),
     )
+    # Recorded licences of a Beijing and a Jiangsu right (before r1 is pledged, so no consent is needed).
+    for key, owner, record_no in (("r1", "ent1", "2024110000001"), ("r2", "ent2", "2024320000001")):
+        licence_record(
+            right=world.rights[key],
+            licensee_name="被许可企业",
+            licence_kind="ordinary",
+            record_no=record_no,
+            start_on=datetime.date(2024, 1, 1),
+            end_on=datetime.date(2027, 12, 31),
+            acting_user=world.user(owner),
+        )
     add_pledges(world)
     # A second registration (Jiangsu) and a refused-looking filing, so pledges and findings exist on both sides.
     f2 = world.filings["f2"]
