@@ -109,6 +109,9 @@ def pledge_section(user: Any) -> NavSection:
     filing_prefixes = ("registration:filing_detail", "registration:document_")
     if kind in (OrganisationKind.BANK, OrganisationKind.PATENT_AGENCY) and can(user, PledgeFiling, Action.ADD):
         section.items.append(NavItem(_("新建申请"), "registration:filing_create", "plus-square"))
+        section.items.append(
+            NavItem(_("批量申请"), "registration:bulk_filing", "file-earmark-spreadsheet", ("registration:bulk_",))
+        )
     if kind == OrganisationKind.ENTERPRISE and can(user, PledgeFiling):
         section.items.append(NavItem(_("待确认"), "registration:awaiting_confirmation", "hourglass-split"))
     if kind == OrganisationKind.IP_OFFICE and can(user, PledgeFiling, Action.APPROVE):

@@ -43,6 +43,7 @@ from .notices import registration_notice_docx
 from .schemas import (
     BulkFilingOut,
     CancellationIn,
+    ChangeIn,
     DecisionIn,
     FilingDetailOut,
     FilingFilter,
@@ -378,6 +379,31 @@ def registration_cancel(
     require(user, PledgeFiling, Action.ADD)
     registration = scoped_get(PledgeRegistration, user=user, pk=registration_id)
     filing = services.cancellation_file(registration=registration, reason=payload.reason, acting_user=user)
+    return Status(201, _filing_detail(user, filing.pk))
+
+
+@router.post(
+    "/pledge-registrations/{registration_id}/changes",
+    response={201: FilingDetailOut, **WRITE_ERRORS},
+    summary="The pledgee files a change (变更登记) of a registered pledge: new secured amount and/or performance end",
+    description="The filing goes straight to examination; upload the change agreement (变更协议) to it through "
+    "`POST /pledge-filings/{filing_id}/documents`. A new performance end past a pledged patent's or copyright's term "
+    "is refused with the rule `term_before_performance_end` on the field `performance_end`.",
+)
+def registration_change(
+    request: HttpRequest, payload: ChangeIn, registration_id: int = Path(..., ge=1, le=MAX_ID)
+) -> Status[PledgeFiling]:
+    user = caller(request)
+    require(user, PledgeFiling, Action.ADD)
+    registration = scoped_get(PledgeRegistration, user=user, pk=registration_id)
+    with transaction.atomic():
+        filing = services.change_file(
+            registration=registration,
+            acting_user=user,
+            claim_amount=Money(Decimal(payload.claim_amount)) if payload.claim_amount is not None else None,
+            performance_end=payload.performance_end,
+            change_description=payload.change_description,
+        )
     return Status(201, _filing_detail(user, filing.pk))
 
 

@@ -217,3 +217,57 @@ class FiguresForm(BootstrapMixin, forms.Form):
         if start and end and start > end:
             self.add_error("date_to", ValidationError(_("截止日期不能早于起始日期。"), code="date_order"))
         return data
+
+
+class ChangeForm(BootstrapMixin, forms.Form):
+    """A change (变更登记) of a registered pledge: a new secured amount and/or a new end of the performance period."""
+
+    claim_amount = forms.DecimalField(
+        label=_("变更后被担保债权数额（元）"),
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"}),
+        help_text=_("不变更的留空。"),
+    )
+    performance_end = forms.DateField(
+        label=_("变更后债务履行期限止"), required=False, widget=DateInput(), help_text=_("不变更的留空。")
+    )
+    change_description = forms.CharField(
+        label=_("变更事项"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("如：依据变更协议延长债务履行期限；提交后请上传变更协议。"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and data.get("claim_amount") is None and data.get("performance_end") is None:
+            self.add_error(
+                "claim_amount",
+                ValidationError(_("至少须变更被担保债权数额或债务履行期限止中的一项。"), code="no_change"),
+            )
+        return data
+
+
+BULK_MAX_BYTES = 10 * 1024 * 1024
+BULK_EXTENSIONS = (".xlsx", ".csv")
+
+
+class BulkFilingForm(BootstrapMixin, forms.Form):
+    file = forms.FileField(
+        label=_("文件"), help_text=_("按模板填写的 Excel（.xlsx）文件，不超过 10 MB；也接受 UTF-8 编码的 CSV。")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs["accept"] = ",".join(BULK_EXTENSIONS)
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not (upload.name or "").lower().endswith(BULK_EXTENSIONS):
+            raise ValidationError(_("只支持 .xlsx 或 .csv 文件。"), code="extension")
+        if upload.size > BULK_MAX_BYTES:
+            raise ValidationError(_("文件超过 10 MB 上限。"), code="file_too_large")
+        return upload

@@ -127,6 +127,7 @@ class FilingOut(Schema):
     has_valuation: bool
     declarations: list[str]
     cancellation_reason: CancellationReason | None = None
+    change_description: str = Field("", description="A change filing (变更登记): what changes and why.")
     pledgor_confirmed_at: datetime.datetime | None
     submitted_on: datetime.date | None
     due_on: datetime.date | None
@@ -188,6 +189,14 @@ class DecisionIn(InputSchema):
 
 class CancellationIn(InputSchema):
     reason: CancellationReason
+
+
+class ChangeIn(InputSchema):
+    """A change (变更登记) of a registered pledge; omit (or null) a value that stays as registered."""
+
+    claim_amount: MoneyStr | None = Field(None, description="New secured amount in yuan, decimal string.")
+    performance_end: datetime.date | None = Field(None, description="New end of the debtor's performance period.")
+    change_description: str = Field(..., min_length=1, max_length=2000, description="What changes and why.")
 
 
 # ---------------------------------------------------------------------------

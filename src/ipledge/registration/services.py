@@ -36,6 +36,7 @@ from .choices import (
     Severity,
 )
 from .engine.examination import FilingFacts, Finding, ItemFacts, OwnerFacts, RightFacts, examine
+from .engine.examination import _check_term as check_term
 from .engine.workdays import WorkingCalendar
 from .models import (
     ExaminationFinding,
@@ -415,6 +416,8 @@ def _register(filing: PledgeFiling, *, acting_user: User, note: str, turnaround:
             instance=cancelled,
             new={"cancelled_on": today, "reason": filing.cancellation_reason},
         )
+    elif filing.filing_type == FilingType.CHANGE:
+        _apply_change(filing, acting_user=acting_user)
     _transition(
         filing,
         expected=[FilingStatus.SUBMITTED],
@@ -454,6 +457,152 @@ def cancellation_file(
     save_validated(filing)
     record_event(acting_user=acting_user, action="pledge_filing.cancellation", instance=filing, new=snapshot(filing))
     return filing
+
+
+# Change (变更登记)
+
+
+def change_term_findings(*, registration: PledgeRegistration, performance_end: datetime.date) -> list[Finding]:
+    """The engine's term ground (`term_before_performance_end`) for a new performance end against every right
+    still pledged under the registration: a refusal for patents and copyrights, a warning for trademarks."""
+    original = registration.filing
+    facts = FilingFacts(
+        filing_id=original.pk,
+        pledgor_enterprise_id=registration.pledgor_id,
+        pledgor_name=registration.pledgor.name,
+        pledgee_name=registration.pledgee.name,
+        claim_kind=original.claim_kind,
+        claim_amount=None,
+        performance_start=original.performance_start,
+        performance_end=performance_end,
+        guarantee_scope=original.guarantee_scope,
+        filed_on=business_date(),
+        items=(),
+    )
+    findings: list[Finding] = []
+    for pledged in registration.pledged_rights.filter(is_active=True).select_related("ip_right").order_by("pk"):
+        findings.extend(check_term(facts, right_facts(pledged.ip_right)))
+    return findings
+
+
+def _term_refusal(findings: Sequence[Finding]) -> ValidationError | None:
+    refusals = [f for f in findings if f.severity == Severity.REFUSE]
+    if not refusals:
+        return None
+    return ValidationError(
+        {"performance_end": [ValidationError(f"{f.message}（{f.citation}）", code=f.rule) for f in refusals]}
+    )
+
+
+@transaction.atomic
+def change_file(
+    *,
+    registration: PledgeRegistration,
+    acting_user: User,
+    change_description: str,
+    claim_amount: Money | None = None,
+    performance_end: datetime.date | None = None,
+    channel: str = Channel.ONLINE,
+) -> PledgeFiling:
+    """The pledgee files a change (变更登记) of a registered pledge: a new secured amount and/or a new end of the
+    debtor's performance period. It goes straight to examination, like a cancellation; the change agreement
+    (变更协议) is uploaded to the filing with `document_add`. `None` leaves a value as registered."""
+    org = acting_user.organisation
+    # The role must allow changing the registration (operators and admins, not viewers) within the pledgee's tree.
+    reachable = PledgeRegistration.objects.restrict(acting_user, Action.CHANGE).filter(pk=registration.pk).exists()
+    if (
+        org is None
+        or org.kind != OrganisationKind.BANK
+        or not reachable
+        or not registration.pledgee.tree_path.startswith(org.tree_path)
+    ):
+        raise PermissionDenied("only the pledgee files a change")
+    if registration.status != RegistrationStatus.ACTIVE:
+        raise _error("registration", "该质押登记已注销，不能办理变更。", "already_cancelled")
+    description = change_description.strip()
+    if not description:
+        raise _error("change_description", "请说明变更事项。", "required")
+    if claim_amount is not None and claim_amount.fen <= 0:
+        raise _error("claim_amount", "被担保债权数额必须大于0。", "positive")
+    if claim_amount is not None and claim_amount == registration.claim_amount:
+        claim_amount = None
+    if performance_end is not None and performance_end == registration.performance_end:
+        performance_end = None
+    if claim_amount is None and performance_end is None:
+        raise _error("claim_amount", "至少须变更被担保债权数额或债务履行期限止中的一项。", "no_change")
+    if performance_end is not None:
+        start = registration.filing.performance_start
+        if start is not None and performance_end < start:
+            raise _error("performance_end", "债务履行期限止不能早于履行期限起。", "date_order")
+        refusal = _term_refusal(change_term_findings(registration=registration, performance_end=performance_end))
+        if refusal is not None:
+            raise refusal
+    pending = PledgeFiling.objects.filter(
+        registration=registration,
+        filing_type__in=[FilingType.CHANGE, FilingType.CANCELLATION],
+        status__in=list(OPEN_FILING_STATUSES),
+    )
+    if pending.exists():
+        raise _error("registration", "该质押登记已有办理中的变更或注销申请。", "follow_up_pending")
+    today = business_date()
+    filing = PledgeFiling(
+        filing_type=FilingType.CHANGE,
+        status=FilingStatus.SUBMITTED,
+        channel=channel,
+        pledgor=registration.pledgor,
+        pledgee=registration.pledgee,
+        filed_by_org=org,
+        filed_by=acting_user,
+        registration=registration,
+        claim_amount=claim_amount,  # type: ignore[misc]
+        performance_end=performance_end,
+        change_description=description,
+        submitted_on=today,
+        due_on=calendar().add_working_days(today, examination_days(channel)),
+        region_code=registration.region_code,
+    )
+    save_validated(filing)
+    record_event(
+        acting_user=acting_user,
+        action="pledge_filing.change",
+        instance=filing,
+        old={"claim_amount": registration.claim_amount, "performance_end": registration.performance_end},
+        new={
+            "claim_amount": claim_amount if claim_amount is not None else registration.claim_amount,
+            "performance_end": performance_end if performance_end is not None else registration.performance_end,
+        },
+        extra={"registration": registration.registration_no, "change_description": description},
+    )
+    return filing
+
+
+def _apply_change(filing: PledgeFiling, *, acting_user: User) -> None:
+    """Register a change: the new values replace the registered ones, on an active registration only."""
+    registration = filing.registration
+    assert registration is not None
+    changes: dict[str, Any] = {}
+    if filing.claim_amount is not None:
+        changes["claim_amount"] = filing.claim_amount
+    if filing.performance_end is not None:
+        changes["performance_end"] = filing.performance_end
+        # The register may have moved since filing (a term corrected): examine the term again at decision.
+        refusal = _term_refusal(change_term_findings(registration=registration, performance_end=filing.performance_end))
+        if refusal is not None:
+            raise refusal
+    current = PledgeRegistration.objects.select_for_update().get(pk=registration.pk)
+    old = {name: getattr(current, name) for name in changes}
+    updated = PledgeRegistration.objects.filter(pk=registration.pk, status=RegistrationStatus.ACTIVE).update(**changes)
+    if updated != 1:
+        raise _error("registration", "该质押登记已注销，不能办理变更。", "already_cancelled")
+    current.refresh_from_db()
+    record_event(
+        acting_user=acting_user,
+        action="pledge_registration.change",
+        instance=current,
+        old=old,
+        new={name: getattr(current, name) for name in changes},
+        extra={"filing": filing.pk, "change_description": filing.change_description},
+    )
 
 
 @transaction.atomic

@@ -8,8 +8,11 @@ Reads come from the registration selectors (which start from `restrict()`), sing
 
 from __future__ import annotations
 
+import base64
 import datetime
 import importlib
+import secrets
+from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
@@ -28,7 +31,7 @@ from django_tables2 import RequestConfig
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context import business_date
 from ipledge.core.forms import attach_errors
-from ipledge.core.models import Organisation
+from ipledge.core.models import AuditEvent, Organisation
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action, scope_for
 from ipledge.core.selectors import scoped_get
@@ -40,7 +43,9 @@ from .engine.workdays import WorkingCalendar
 from .filtersets import FilingFilterSet, RegistrationFilterSet
 from .forms import (
     MAX_ITEMS,
+    BulkFilingForm,
     CancellationForm,
+    ChangeForm,
     DecisionForm,
     DocumentForm,
     FiguresForm,
@@ -53,6 +58,7 @@ from .selectors import awaiting_confirmation, examination_queue, filing_list, re
 from .services import (
     FILER_KINDS,
     cancellation_file,
+    change_file,
     document_add,
     filing_confirm,
     filing_create,
@@ -298,8 +304,68 @@ def _detail_context(request: AuthenticatedRequest, filing: PledgeFiling, **forms
         "document_form": forms.get("document_form") or DocumentForm(),
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "decision_errors": forms.get("decision_errors", []),
+        "change_rows": _change_rows(filing),
         "REFUSE": Severity.REFUSE,
     }
+
+
+def _money_text(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    amount = value.amount if isinstance(value, Money) else Decimal(str(value))
+    return f"{amount:,.2f}"
+
+
+def _date_text(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    return value.isoformat() if isinstance(value, datetime.date) else str(value)
+
+
+def _change_rows(filing: PledgeFiling) -> list[dict[str, Any]]:
+    """Old → new values of a change filing (变更登记).
+
+    While open, "old" is what the registration carries now; once registered, it is what the registration carried
+    just before, as recorded by the decision's audit event (the filing itself is already in the reader's scope).
+    """
+    registration = filing.registration
+    if filing.filing_type != FilingType.CHANGE or registration is None:
+        return []
+    old: dict[str, Any] = {"claim_amount": registration.claim_amount, "performance_end": registration.performance_end}
+    if filing.status == FilingStatus.REGISTERED:
+        event = (
+            AuditEvent.objects.filter(
+                action="pledge_registration.change",
+                object_type=PledgeRegistration._meta.label_lower,
+                object_id=str(registration.pk),
+                changes__extra__filing=filing.pk,
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if event is not None:
+            for name, change in (event.changes.get("fields") or {}).items():
+                old[name] = change.get("old")
+    rows = []
+    if filing.claim_amount is not None:
+        rows.append(
+            {
+                "label": _("被担保债权数额（元）"),
+                "field": "claim_amount",
+                "old": _money_text(old["claim_amount"]),
+                "new": _money_text(filing.claim_amount),
+            }
+        )
+    if filing.performance_end is not None:
+        rows.append(
+            {
+                "label": _("债务履行期限止"),
+                "field": "performance_end",
+                "old": _date_text(old["performance_end"]),
+                "new": _date_text(filing.performance_end),
+            }
+        )
+    return rows
 
 
 def filing_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -487,13 +553,24 @@ def _notices() -> ModuleType | None:
 
 
 def _registration_context(
-    request: AuthenticatedRequest, registration: PledgeRegistration, form: CancellationForm | None = None
+    request: AuthenticatedRequest,
+    registration: PledgeRegistration,
+    form: CancellationForm | None = None,
+    change_form: ChangeForm | None = None,
 ) -> dict[str, Any]:
     user = request.user
     follow_ups = filing_list(user=user).filter(registration=registration).order_by("-created_at")
     open_cancellation = follow_ups.filter(
         filing_type=FilingType.CANCELLATION, status__in=list(OPEN_FILING_STATUSES)
     ).exists()
+    open_follow_up = follow_ups.filter(
+        filing_type__in=[FilingType.CHANGE, FilingType.CANCELLATION], status__in=list(OPEN_FILING_STATUSES)
+    ).exists()
+    pledgee_may_act = (
+        registration.status == RegistrationStatus.ACTIVE
+        and _is_pledgee(user, registration)
+        and _may(user, Action.CHANGE)
+    )
     return {
         "registration": registration,
         "rights": list(registration.pledged_rights.select_related("ip_right").order_by("ip_right__kind", "pk")),
@@ -506,6 +583,8 @@ def _registration_context(
             and _may(user, Action.CHANGE)
         ),
         "cancellation_form": form or CancellationForm(),
+        "can_change": pledgee_may_act and (not open_follow_up or change_form is not None),
+        "change_form": change_form or ChangeForm(),
         "has_notice": _notices() is not None,
     }
 
@@ -536,6 +615,42 @@ def registration_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             messages.success(request, _("注销登记申请 #%(pk)s 已提交登记机关审查。") % {"pk": filing.pk})
             return redirect("registration:filing_detail", filing.pk)
     return render(request, "registration/registration_detail.html", _registration_context(request, registration, form))
+
+
+@require_POST
+def registration_change(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The pledgee files a change (变更登记); the change agreement is then uploaded to the new filing."""
+    user = request.user
+    registration = scoped_get(PledgeRegistration, user=user, pk=pk, action=Action.CHANGE)
+    if not _is_pledgee(user, registration):
+        raise Http404
+    form = ChangeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                filing = change_file(
+                    registration=registration,
+                    acting_user=user,
+                    claim_amount=Money(data["claim_amount"]) if data.get("claim_amount") is not None else None,
+                    performance_end=data.get("performance_end"),
+                    change_description=data["change_description"],
+                )
+        except PermissionDenied as exc:
+            raise Http404 from exc
+        except ValidationError as exc:
+            _attach_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("变更登记申请 #%(pk)s 已提交登记机关审查，请上传变更协议。") % {"pk": filing.pk},
+            )
+            return redirect("registration:filing_detail", filing.pk)
+    return render(
+        request,
+        "registration/registration_detail.html",
+        _registration_context(request, registration, change_form=form),
+    )
 
 
 @require_GET
@@ -630,3 +745,78 @@ def figures_view(request: AuthenticatedRequest) -> HttpResponse:
             user=user, date_from=form.cleaned_data["date_from"], date_to=form.cleaned_data["date_to"]
         )
     return render(request, "registration/figures.html", {"form": form, "rows": rows})
+
+
+# Bulk filing (集中代办): a whole .xlsx validated first, then every filing or none (`ipledge.registration.bulk`)
+
+BULK_ERRORS_SHOWN = 100
+BULK_WORKBOOK_MAX_BYTES = 5 * 1024 * 1024
+BULK_SESSION_KEY = "registration_bulk_errors"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _bulk() -> ModuleType | None:
+    try:
+        return importlib.import_module("ipledge.registration.bulk")
+    except ImportError:
+        return None
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    from urllib.parse import quote
+
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def bulk_filing_view(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
+    bulk = _bulk()
+    if not may_file(user) or bulk is None:
+        raise Http404
+    form = BulkFilingForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = bulk.bulk_file(filename=upload.name, content=upload.read(), acting_user=user)
+        except PermissionDenied as exc:
+            raise Http404 from exc
+        context["result"] = result
+        if result.ok:
+            context["filings"] = list(filing_list(user=user).filter(pk__in=result.filing_ids).order_by("pk"))
+            messages.success(request, _("已提交 %(n)s 件质押登记申请，等待出质人确认。") % {"n": result.created})
+        else:
+            context["errors"] = list(result.errors[:BULK_ERRORS_SHOWN])
+            context["error_count"] = len(result.errors)
+            workbook = bulk.bulk_errors_workbook(result)
+            if len(workbook) <= BULK_WORKBOOK_MAX_BYTES:
+                token = secrets.token_urlsafe(16)
+                # One error workbook per session: a new upload replaces the last one.
+                request.session[BULK_SESSION_KEY] = {
+                    "token": token,
+                    "data": base64.b64encode(workbook).decode("ascii"),
+                }
+                context["error_token"] = token
+    return render(request, "registration/bulk_filing.html", context)
+
+
+@require_GET
+def bulk_template_view(request: AuthenticatedRequest) -> HttpResponse:
+    bulk = _bulk()
+    if not may_file(request.user) or bulk is None:
+        raise Http404
+    return _xlsx_response(bulk.bulk_template(), "质押登记集中代办模板.xlsx")
+
+
+@require_GET
+def bulk_errors_view(request: AuthenticatedRequest, token: str) -> HttpResponse:
+    if not may_file(request.user):
+        raise Http404
+    stored = request.session.get(BULK_SESSION_KEY)
+    if not stored or not secrets.compare_digest(str(stored.get("token", "")), token):
+        raise Http404
+    return _xlsx_response(base64.b64decode(stored["data"]), "质押登记集中代办错误清单.xlsx")
