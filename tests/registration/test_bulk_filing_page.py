@@ -111,3 +111,14 @@ def test_others_get_404(client, world, org, role):
     page = client.get(reverse("registration:public_query"))
     assert reverse("registration:bulk_filing").encode() not in page.content
     assert not PledgeFiling.objects.exists()
+
+
+def test_page_in_english(client, world):
+    client.cookies["django_language"] = "en"
+    client.force_login(world.user("agency"))
+    rows = _good_rows(world)
+    rows[1][3] = "1000.005"
+    html = client.post(reverse("registration:bulk_filing"), {"file": _upload(_xlsx(rows))}).content.decode()
+    assert "Bulk filing" in html and "Download the bulk-filing template (.xlsx)" in html
+    assert "1 error found, nothing was filed" in html
+    assert "批量申请" not in html and "校验并提交" not in html
