@@ -34,9 +34,9 @@ from ipledge.core.money import Money
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
 
-from . import selectors, services
+from . import licensing, selectors, services
 from .choices import IPKind
-from .models import Enterprise, IPRight, IPRightOwner, Park, ParkMembership
+from .models import Enterprise, IPRight, IPRightOwner, LicenceContract, Park, ParkMembership
 from .schemas import (
     EnterpriseFilter,
     EnterpriseIn,
@@ -46,6 +46,8 @@ from .schemas import (
     IPRightIn,
     IPRightOut,
     IPRightPatch,
+    LicenceIn,
+    LicenceOut,
     ParkFilter,
     ParkIn,
     ParkOut,
@@ -367,3 +369,45 @@ def ip_right_update(request: HttpRequest, payload: IPRightPatch, right_id: int =
         services.ip_right_update(right=right, data=data, acting_user=user)
         ensure_in_scope(right, user=user, actions=(Action.CHANGE,))
     return _ip_right(user, right.pk)
+
+
+# ---------------------------------------------------------------------------
+# Licence contracts (许可合同备案)
+# ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/ip-rights/{right_id}/licences",
+    response={200: list[LicenceOut], **error_responses(403, 404)},
+    summary="Recorded licence contracts of one IP right",
+)
+@paginate(Paginated)
+def licence_list(request: HttpRequest, right_id: int = Path(..., ge=1, le=MAX_ID)) -> QuerySet[LicenceContract]:
+    user = caller(request)
+    require(user, LicenceContract, Action.VIEW)
+    right = scoped_get(IPRight, user=user, pk=right_id)
+    return licensing.licence_list(user=user, right=right)
+
+
+@router.post(
+    "/ip-rights/{right_id}/licences",
+    response={201: LicenceOut, **WRITE_ERRORS},
+    summary="Record a licence contract; refused while the right is pledged unless the pledgee consented",
+)
+def licence_create(
+    request: HttpRequest, payload: LicenceIn, right_id: int = Path(..., ge=1, le=MAX_ID)
+) -> Status[LicenceContract]:
+    user = caller(request)
+    require(user, LicenceContract, Action.ADD)
+    data = payload.dict()
+    licensee_id = data.pop("licensee_id")
+    with transaction.atomic():
+        right = scoped_get(IPRight, user=user, pk=right_id, action=Action.CHANGE)
+        licensee = (
+            None
+            if licensee_id is None
+            else resolve(Enterprise, user=user, action=Action.VIEW, field="licensee_id", pk=licensee_id)
+        )
+        licence = licensing.licence_record(right=right, licensee=licensee, acting_user=user, **data)
+        ensure_in_scope(licence, user=user, actions=(Action.VIEW, Action.CHANGE))
+    return Status(201, licensing.licence_list(user=user).get(pk=licence.pk))

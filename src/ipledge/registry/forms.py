@@ -25,7 +25,7 @@ from ipledge.core.scoping import Action, scope_for
 from ipledge.core.selectors import organisation_list
 
 from .choices import IPKind
-from .models import Enterprise, IPRight, Park
+from .models import Enterprise, IPRight, LicenceContract, Park
 from .rules import INDUSTRY_SECTIONS, size_class
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -394,3 +394,35 @@ class ImportForm(BootstrapMixin, forms.Form):
         if data.get("kind") != "enterprises":
             data["park"] = None
         return data
+
+
+# Licence contracts
+
+
+class LicenceContractForm(ServiceModelForm):
+    """Record a licence contract (许可合同备案) of one IP right."""
+
+    class Meta:
+        model = LicenceContract
+        fields = [
+            "licence_kind",
+            "record_no",
+            "licensee_name",
+            "start_on",
+            "end_on",
+            "royalty_terms",
+            "pledgee_consent",
+        ]
+        widgets = {"start_on": DateInput(), "end_on": DateInput(), "royalty_terms": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "record_no": _("国家知识产权局出具的许可合同备案号。"),
+            "licensee_name": _("开放许可可留空。"),
+            "pledgee_consent": _("该知识产权处于质押期间的，须经质权人同意方可许可他人使用（民法典第四百四十四条）。"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["licensee_name"].required = False
+
+    def service_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}

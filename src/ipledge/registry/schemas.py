@@ -18,6 +18,7 @@ from ipledge.core.money import Money
 from ipledge.core.schemas import InputSchema, RegionRef
 
 from .choices import CopyrightWorkKind, IPKind, LegalStatus, ParkKind, ParkLevel, PatentType, SizeClass
+from .models import LicenceKind
 
 MoneyStr = Annotated[
     str,
@@ -305,3 +306,38 @@ class IPRightIn(IPRightFields):
 class IPRightPatch(IPRightFields):
     number: str | None = Field(None, min_length=1, max_length=64)
     title: str | None = Field(None, min_length=1, max_length=255)
+
+
+# ---------------------------------------------------------------------------
+# Licence contracts (许可合同备案)
+# ---------------------------------------------------------------------------
+
+
+class LicenceOut(Schema):
+    id: int
+    ip_right_id: int
+    record_no: str = Field(..., description="Record number (备案号) a licence-revenue pledge item refers to.")
+    licence_kind: LicenceKind
+    licensee_name: str
+    licensee_id: int | None = Field(None, description="The licensee's enterprise, when it is on the platform.")
+    start_on: datetime.date
+    end_on: datetime.date
+    royalty_terms: str
+    recorded_on: datetime.date
+    pledgee_consent: bool = Field(..., description="The pledgee consented (needed while the right is pledged).")
+    created_at: datetime.datetime
+
+
+class LicenceIn(InputSchema):
+    licence_kind: LicenceKind = Field(
+        ..., description="exclusive 独占, sole 排他, ordinary 普通, open 开放许可 (patents)."
+    )
+    record_no: str = Field(..., min_length=1, max_length=64)
+    licensee_name: str = Field("", max_length=128, description="May be empty for an open licence.")
+    licensee_id: ObjectId | None = Field(None, description="The licensee, if it is an enterprise you can see.")
+    start_on: datetime.date
+    end_on: datetime.date
+    royalty_terms: str = Field("", max_length=2000)
+    pledgee_consent: bool = Field(
+        False, description="Record the pledgee's consent; a pledged right is licensed only with it (民法典第444条)."
+    )

@@ -18,6 +18,7 @@ urlpatterns = [
     path("ip-rights/new/kind-fields/", views.ipright_kind_fields, name="ipright_kind_fields"),
     path("ip-rights/<int:pk>/", views.ipright_detail, name="ipright_detail"),
     path("ip-rights/<int:pk>/edit/", views.ipright_edit, name="ipright_edit"),
+    path("ip-rights/<int:pk>/licences/new/", views.licence_create_view, name="licence_create"),
     path("import/", views.import_view, name="import"),
     path("import/template/<slug:kind>.xlsx", views.import_template, name="import_template"),
     path("import/errors/<str:token>.xlsx", views.import_errors, name="import_errors"),

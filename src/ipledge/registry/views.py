@@ -37,8 +37,9 @@ from ipledge.core.tables import change_rows, is_creation
 from ipledge.core.views import AuthenticatedRequest
 
 from .filtersets import EnterpriseFilterSet, IPRightFilterSet, ParkFilterSet
-from .forms import EnterpriseForm, ImportForm, IPRightForm, ParkForm, ip_kind, region_full_name
-from .models import Enterprise, IPRight, Park
+from .forms import EnterpriseForm, ImportForm, IPRightForm, LicenceContractForm, ParkForm, ip_kind, region_full_name
+from .licensing import licence_list, licence_record
+from .models import Enterprise, IPRight, LicenceContract, Park
 from .rules import INDUSTRY_SECTIONS, size_class
 from .selectors import enterprise_list, ip_right_list, membership_list, park_list
 from .services import (
@@ -328,6 +329,8 @@ def ipright_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             ],
             "share_total": format_share(sum((o.share for o in owners), Decimal(0))),
             "can_change": may_reach(IPRight, user, right.pk, Action.CHANGE),
+            "licences": list(licence_list(user=user, right=right)),
+            "is_pledged": right.pledges.filter(is_active=True).exists(),  # type: ignore[attr-defined]
             **history_context(user, right),
         },
     )
@@ -389,6 +392,33 @@ def ipright_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             messages.success(request, _("知识产权信息已保存。"))
             return redirect("registry:ipright_detail", right.pk)
     return render(request, "registry/ipright_form.html", _ipright_form_context(form, object=right))
+
+
+# Licence contracts
+
+
+def licence_create_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Record a licence contract (许可合同备案) of a right the user may change."""
+    user = request.user
+    right = scoped_get(IPRight, user=user, pk=pk, action=Action.CHANGE)
+    form = LicenceContractForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        target = IPRight.objects.get(pk=right.pk)
+        licence = save_with_service(
+            form,
+            user,
+            LicenceContract,
+            lambda: licence_record(right=target, acting_user=user, **form.service_data()),
+            field_map={"right": "pledgee_consent"},
+        )
+        if licence is not None:
+            messages.success(request, _("许可合同“%(record_no)s”已备案。") % {"record_no": licence.record_no})
+            return redirect("registry:ipright_detail", right.pk)
+    return render(
+        request,
+        "registry/licence_form.html",
+        {"form": form, "right": right, "is_pledged": right.pledges.filter(is_active=True).exists()},  # type: ignore[attr-defined]
+    )
 
 
 # Bulk import
