@@ -56,6 +56,7 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "registry:ipright_kind_fields": ("page", None, None),
     "registry:ipright_detail": ("object", IPRight, Action.VIEW),
     "registry:ipright_edit": ("object", IPRight, Action.CHANGE),
+    "registry:licence_create": ("object", IPRight, Action.CHANGE),
     # The import page checks the acting user's add scope inside the importer (tests/registry/test_importing.py).
     "registry:import": ("page", None, None),
     "registry:import_template": ("page", None, None),
@@ -81,6 +82,11 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "registration:alert_read": ("object_post", Alert, Action.CHANGE),
     # Aggregate figures over `restrict()`ed filings (tests/registration/test_monitoring.py checks the scoping).
     "registration:figures": ("page", None, None),
+    "registration:registration_change": ("object_post", PledgeRegistration, Action.CHANGE),
+    "registration:bulk_filing": ("create", PledgeFiling, Action.ADD),
+    "registration:bulk_template": ("create", PledgeFiling, Action.ADD),
+    # Keyed by an unguessable token kept in the requester's own session, like the registry import errors.
+    "registration:bulk_errors": ("page", None, None),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -106,6 +112,9 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("POST", "/ip-rights"): ("create", IPRight, Action.ADD),
     ("GET", "/ip-rights/{right_id}"): ("object", IPRight, Action.VIEW),
     ("PATCH", "/ip-rights/{right_id}"): ("object", IPRight, Action.CHANGE),
+    # Licences of a right are reached through the right: 404 outside its view/change scope.
+    ("GET", "/ip-rights/{right_id}/licences"): ("object", IPRight, Action.VIEW),
+    ("POST", "/ip-rights/{right_id}/licences"): ("object", IPRight, Action.CHANGE),
     ("GET", "/{path:rest}"): ("fallback", None, None),
     # Pledge registration
     ("GET", "/pledge-filings"): ("list", PledgeFiling, Action.VIEW),
@@ -123,12 +132,21 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("POST", "/pledge-registrations/{registration_id}/cancellation"): ("object", PledgeRegistration, Action.CHANGE),
     ("GET", "/pledge-registrations/{registration_id}/notice.docx"): ("object", PledgeRegistration, Action.VIEW),
     ("GET", "/public/pledges"): ("public", None, None),
+    ("POST", "/pledge-registrations/{registration_id}/changes"): ("object", PledgeRegistration, Action.CHANGE),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
 API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/pledge-filings/{filing_id}/decision"): {"decision": "request_correction", "note": "矩阵测试"},
     ("POST", "/pledge-registrations/{registration_id}/cancellation"): {"reason": "repaid"},
+    ("POST", "/pledge-registrations/{registration_id}/changes"): {"claim_amount": "1", "change_description": "x"},
+    ("POST", "/ip-rights/{right_id}/licences"): {
+        "licence_kind": "ordinary",
+        "record_no": "MATRIX-1",
+        "licensee_name": "矩阵测试被许可人",
+        "start_on": "2025-01-01",
+        "end_on": "2026-01-01",
+    },
 }
 
 
@@ -387,7 +405,8 @@ def test_anonymous_gets_nothing() -> None:
             response = getattr(client, method.lower())(url, "{}", content_type="application/json")
         assert response.status_code == 401, (method, path, response.status_code)
     for name, (kind, _m, _a) in UI_ROUTES.items():
-        if kind in ("list", "page", "create") and "import_" not in name and "kind_fields" not in name:
+        takes_args = name.endswith(("_errors", "import_template"))
+        if kind in ("list", "page", "create") and not takes_args and "kind_fields" not in name:
             response = client.get(reverse(name))
             assert response.status_code == 302 and "/login/" in response["Location"], name
 

@@ -450,6 +450,21 @@ CROSS_TENANT = [
     ("get", "/ip-rights/{right_id}", "ent2_viewer", "rights", "r1", None),
     ("patch", "/ip-rights/{right_id}", "ent1_operator", "rights", "r1b", {"claims_count": 1}),
     ("post", "/api-keys/{key_id}/revoke", "bank1_admin", "keys", "bank2", None),
+    ("get", "/ip-rights/{right_id}/licences", "ent2_viewer", "rights", "r1", None),
+    (
+        "post",
+        "/ip-rights/{right_id}/licences",
+        "ent2_operator",
+        "rights",
+        "r1",
+        {
+            "licence_kind": "ordinary",
+            "record_no": "X1",
+            "licensee_name": "甲",
+            "start_on": "2025-01-01",
+            "end_on": "2026-01-01",
+        },
+    ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
 # Pledge-registration routes are checked user by user and object by object in tests/test_endpoint_matrix.py.

@@ -333,6 +333,12 @@ CROSS_TENANT = [
     ("get", "/pledge-registrations/{registration}", "bank2_operator", None),
     ("post", "/pledge-registrations/{registration}/cancellation", "bank2_operator", {"reason": "repaid"}),
     ("get", "/pledge-registrations/{registration}/notice.docx", "ent2_operator", None),
+    (
+        "post",
+        "/pledge-registrations/{registration}/changes",
+        "bank2_operator",
+        {"claim_amount": "1", "change_description": "x"},
+    ),
 ]
 
 
