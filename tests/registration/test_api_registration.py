@@ -330,6 +330,7 @@ CROSS_TENANT = [
     ("get", "/pledge-filings/{filing}/documents/{document}", "bank2_operator", None),
     ("post", "/pledge-filings/{filing}/decision", "ipo_js_reviewer", {"decision": "register"}),
     ("post", "/pledge-filings/{filing}/withdraw", "bank2_operator", None),
+    ("post", "/pledge-filings/{filing}/resubmit", "bank2_operator", {}),
     ("get", "/pledge-registrations/{registration}", "bank2_operator", None),
     ("post", "/pledge-registrations/{registration}/cancellation", "bank2_operator", {"reason": "repaid"}),
     ("get", "/pledge-registrations/{registration}/notice.docx", "ent2_operator", None),

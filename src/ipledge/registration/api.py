@@ -53,6 +53,7 @@ from .schemas import (
     PublicPledgeQuery,
     RegistrationFilter,
     RegistrationOut,
+    ResubmitIn,
 )
 
 router = Router(tags=["registration"])
@@ -326,6 +327,25 @@ def filing_withdraw(request: HttpRequest, filing_id: int = Path(..., ge=1, le=MA
     require(user, PledgeFiling, Action.CHANGE)
     filing = _filing(user, filing_id)
     services.filing_withdraw(filing=filing, acting_user=user)
+    return _filing_detail(user, filing.pk)
+
+
+@router.post(
+    "/pledge-filings/{filing_id}/resubmit",
+    response={200: FilingDetailOut, **WRITE_ERRORS},
+    summary="Resubmit a filing after the examiner's correction request (补正), with corrected contract data",
+)
+def filing_resubmit(
+    request: HttpRequest, payload: ResubmitIn, filing_id: int = Path(..., ge=1, le=MAX_ID)
+) -> PledgeFiling:
+    user = caller(request)
+    require(user, PledgeFiling, Action.CHANGE)
+    filing = _filing(user, filing_id)
+    changes = payload.dict(exclude_unset=True, exclude_none=True)
+    if "claim_amount" in changes:
+        changes["claim_amount"] = Money(Decimal(changes["claim_amount"]))
+    with transaction.atomic():
+        services.filing_resubmit(filing=filing, acting_user=user, changes=changes)
     return _filing_detail(user, filing.pk)
 
 

@@ -271,3 +271,27 @@ class BulkFilingForm(BootstrapMixin, forms.Form):
         if upload.size > BULK_MAX_BYTES:
             raise ValidationError(_("文件超过 10 MB 上限。"), code="file_too_large")
         return upload
+
+
+class ResubmitForm(forms.Form):
+    """Corrected contract data after the examiner's correction request (补正)."""
+
+    claim_amount = forms.DecimalField(label=_("被担保债权数额（元）"), max_digits=18, decimal_places=2, min_value=0)
+    performance_start = forms.DateField(label=_("债务履行期限起"), widget=forms.DateInput(attrs={"type": "date"}))
+    performance_end = forms.DateField(label=_("债务履行期限止"), widget=forms.DateInput(attrs={"type": "date"}))
+    guarantee_scope = forms.CharField(
+        label=_("质押担保范围"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    contract_no = forms.CharField(label=_("质押合同编号"), max_length=64, required=False)
+
+    @classmethod
+    def for_filing(cls, filing: Any) -> ResubmitForm:
+        return cls(
+            initial={
+                "claim_amount": filing.claim_amount.amount if filing.claim_amount is not None else None,
+                "performance_start": filing.performance_start,
+                "performance_end": filing.performance_end,
+                "guarantee_scope": filing.guarantee_scope,
+                "contract_no": filing.contract_no,
+            }
+        )

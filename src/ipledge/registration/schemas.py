@@ -187,6 +187,19 @@ class DecisionIn(InputSchema):
     correction_working_days: int = Field(10, ge=1, le=60, description="Deadline of a correction, in working days.")
 
 
+class ResubmitIn(InputSchema):
+    """The corrected contract data (补正); omit a value that stays as filed."""
+
+    claim_kind: ClaimKind | None = None
+    claim_amount: MoneyStr | None = None
+    performance_start: datetime.date | None = None
+    performance_end: datetime.date | None = None
+    guarantee_scope: str | None = Field(None, min_length=1, max_length=2000)
+    contract_no: str | None = Field(None, max_length=64)
+    has_valuation: bool | None = None
+    declarations: list[DeclarationCode] | None = Field(None, max_length=2)
+
+
 class CancellationIn(InputSchema):
     reason: CancellationReason
 

@@ -605,6 +605,80 @@ def _apply_change(filing: PledgeFiling, *, acting_user: User) -> None:
     )
 
 
+RESUBMIT_FIELDS = (
+    "claim_kind",
+    "claim_amount",
+    "performance_start",
+    "performance_end",
+    "guarantee_scope",
+    "contract_no",
+    "has_valuation",
+    "declarations",
+)
+
+
+@transaction.atomic
+def filing_resubmit(*, filing: PledgeFiling, acting_user: User, changes: dict[str, Any] | None = None) -> PledgeFiling:
+    """The filer cures the defects (补正) and resubmits: the examination clock restarts from today.
+
+    The examination time limit runs from the day the defects are fully cured (domain.md §1.4), so
+    `submitted_on` and `due_on` are set afresh and the engine examines the corrected filing again. Corrected
+    documents are uploaded with `document_add` before resubmitting.
+    """
+    org = acting_user.organisation
+    if org is None or not filing.filed_by_org.tree_path.startswith(org.tree_path):
+        raise PermissionDenied("only the filer resubmits a filing")
+    if filing.status != FilingStatus.CORRECTION_REQUESTED:
+        raise _error("status", "只有待补正的申请可以重新提交。", "not_correction_requested")
+    today = business_date()
+    if filing.correction_due_on is not None and today > filing.correction_due_on:
+        raise _error("status", "补正期限已过，申请视为撤回。", "correction_overdue")
+    changes = {k: v for k, v in (changes or {}).items() if k in RESUBMIT_FIELDS}
+    before = snapshot(filing, fields=list(changes))
+    for name, value in changes.items():
+        setattr(filing, name, sorted(set(value)) if name == "declarations" else value)
+    filing.full_clean(validate_constraints=False)
+    updates = {name: getattr(filing, name) for name in changes}
+    _transition(
+        filing,
+        expected=[FilingStatus.CORRECTION_REQUESTED],
+        status=FilingStatus.SUBMITTED,
+        submitted_on=today,
+        due_on=calendar().add_working_days(today, examination_days(filing.channel)),
+        correction_due_on=None,
+        **updates,
+    )
+    findings = filing_examine(filing=filing)
+    record_event(
+        acting_user=acting_user,
+        action="pledge_filing.resubmit",
+        instance=filing,
+        old=before,
+        new={**snapshot(filing, fields=list(changes)), "findings": [f.rule for f in findings]},
+    )
+    return filing
+
+
+@transaction.atomic
+def corrections_expire(*, today: datetime.date | None = None) -> int:
+    """Filings whose correction deadline passed without a resubmission are deemed withdrawn (视为撤回)."""
+    today = today or business_date()
+    overdue = list(
+        PledgeFiling.objects.select_for_update().filter(
+            status=FilingStatus.CORRECTION_REQUESTED, correction_due_on__lt=today
+        )
+    )
+    for filing in overdue:
+        _transition(filing, expected=[FilingStatus.CORRECTION_REQUESTED], status=FilingStatus.WITHDRAWN)
+        record_event(
+            acting_user=None,
+            action="pledge_filing.correction_overdue",
+            instance=filing,
+            new={"status": filing.status, "correction_due_on": filing.correction_due_on},
+        )
+    return len(overdue)
+
+
 @transaction.atomic
 def filing_withdraw(*, filing: PledgeFiling, acting_user: User) -> PledgeFiling:
     if not PledgeFiling.objects.restrict(acting_user, Action.CHANGE).filter(pk=filing.pk).exists():

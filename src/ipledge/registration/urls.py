@@ -17,6 +17,7 @@ urlpatterns = [
     path("pledges/<int:pk>/", views.filing_detail, name="filing_detail"),
     path("pledges/<int:pk>/confirm/", views.filing_confirm_view, name="filing_confirm"),
     path("pledges/<int:pk>/withdraw/", views.filing_withdraw_view, name="filing_withdraw"),
+    path("pledges/<int:pk>/resubmit/", views.filing_resubmit_view, name="filing_resubmit"),
     path("pledges/<int:pk>/decide/", views.filing_decide_view, name="filing_decide"),
     path("pledges/<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("pledges/documents/<int:pk>/download/", views.document_download, name="document_download"),

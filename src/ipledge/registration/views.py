@@ -52,6 +52,7 @@ from .forms import (
     FilingForm,
     ItemFormSet,
     PublicQueryForm,
+    ResubmitForm,
 )
 from .models import Alert, FilingDocument, PledgeFiling, PledgeRegistration
 from .selectors import awaiting_confirmation, examination_queue, filing_list, registration_list
@@ -63,6 +64,7 @@ from .services import (
     filing_confirm,
     filing_create,
     filing_decide,
+    filing_resubmit,
     filing_withdraw,
     public_registration_lookup,
 )
@@ -300,6 +302,8 @@ def _detail_context(request: AuthenticatedRequest, filing: PledgeFiling, **forms
             filing.status == FilingStatus.AWAITING_PLEDGOR and _is_pledgor(user, filing) and _may(user, Action.CHANGE)
         ),
         "can_withdraw": is_open and can_change and _is_filer(user, filing),
+        "can_resubmit": (filing.status == FilingStatus.CORRECTION_REQUESTED and can_change and _is_filer(user, filing)),
+        "resubmit_form": forms.get("resubmit_form") or ResubmitForm.for_filing(filing),
         "can_decide": can_decide,
         "document_form": forms.get("document_form") or DocumentForm(),
         "decision_form": forms.get("decision_form") or DecisionForm(),
@@ -408,6 +412,34 @@ def filing_withdraw_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
             messages.error(request, message)
         return redirect("registration:filing_detail", filing.pk)
     messages.success(request, _("申请已撤回。"))
+    return redirect("registration:filing_detail", filing.pk)
+
+
+@require_POST
+def filing_resubmit_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The filer resubmits after a correction request, with the corrected contract data."""
+    user = request.user
+    filing = scoped_get(PledgeFiling, user=user, pk=pk, action=Action.CHANGE)
+    if not _is_filer(user, filing):
+        raise Http404
+    form = ResubmitForm(request.POST)
+    if form.is_valid():
+        changes = dict(form.cleaned_data)
+        changes["claim_amount"] = Money(changes["claim_amount"])
+        try:
+            with transaction.atomic():
+                filing_resubmit(filing=filing, acting_user=user, changes=changes)
+        except PermissionDenied as exc:
+            raise Http404 from exc
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("registration:filing_detail", filing.pk)
+        messages.success(request, _("已提交补正，申请重新进入审查。"))
+        return redirect("registration:filing_detail", filing.pk)
+    for field, errors in form.errors.items():
+        for error in errors:
+            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}：{error}")
     return redirect("registration:filing_detail", filing.pk)
 
 

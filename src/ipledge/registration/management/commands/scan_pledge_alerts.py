@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ipledge.core.context import business_date
 from ipledge.registration.models import Alert
 from ipledge.registration.monitoring import alert_digest, alerts_scan, organisations_with_unread_alerts
+from ipledge.registration.services import corrections_expire
 
 
 class Command(BaseCommand):
@@ -30,9 +31,13 @@ class Command(BaseCommand):
                 day = datetime.date.fromisoformat(options["date"])
             except ValueError as exc:
                 raise CommandError(f"--date: not a date in YYYY-MM-DD form: {options['date']!r}") from exc
+        expired = corrections_expire(today=day)
         created = alerts_scan(today=day)
         unread = Alert.objects.filter(read_at__isnull=True).count()
-        self.stdout.write(f"{day.isoformat()}: {created} alerts created, {unread} unread in total")
+        self.stdout.write(
+            f"{day.isoformat()}: {created} alerts created, {unread} unread in total, "
+            f"{expired} filings past their correction deadline deemed withdrawn"
+        )
         if options["digest"]:
             for organisation in organisations_with_unread_alerts(day=day):
                 self.stdout.write("")
