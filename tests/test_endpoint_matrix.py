@@ -116,6 +116,7 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     # Licences of a right are reached through the right: 404 outside its view/change scope.
     ("GET", "/ip-rights/{right_id}/licences"): ("object", IPRight, Action.VIEW),
     ("POST", "/ip-rights/{right_id}/licences"): ("object", IPRight, Action.CHANGE),
+    ("POST", "/ip-rights/{right_id}/transfer"): ("object", IPRight, Action.CHANGE),
     ("GET", "/{path:rest}"): ("fallback", None, None),
     # Pledge registration
     ("GET", "/pledge-filings"): ("list", PledgeFiling, Action.VIEW),
@@ -141,6 +142,7 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
 API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/pledge-filings/{filing_id}/decision"): {"decision": "request_correction", "note": "矩阵测试"},
     ("POST", "/pledge-registrations/{registration_id}/cancellation"): {"reason": "repaid"},
+    ("POST", "/ip-rights/{right_id}/transfer"): {"owners": [{"holder_name": "矩阵测试受让人"}]},
     ("POST", "/pledge-registrations/{registration_id}/changes"): {"claim_amount": "1", "change_description": "x"},
     ("POST", "/ip-rights/{right_id}/licences"): {
         "licence_kind": "ordinary",

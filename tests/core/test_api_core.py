@@ -451,6 +451,7 @@ CROSS_TENANT = [
     ("patch", "/ip-rights/{right_id}", "ent1_operator", "rights", "r1b", {"claims_count": 1}),
     ("post", "/api-keys/{key_id}/revoke", "bank1_admin", "keys", "bank2", None),
     ("get", "/ip-rights/{right_id}/licences", "ent2_viewer", "rights", "r1", None),
+    ("post", "/ip-rights/{right_id}/transfer", "ipo_js_operator", "rights", "r1", {"owners": [{"holder_name": "甲"}]}),
     (
         "post",
         "/ip-rights/{right_id}/licences",

@@ -13,6 +13,7 @@ examination engine's refusal grounds come through as rules, e.g. `already_pledge
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -34,11 +35,13 @@ from ipledge.core.choices import OrganisationKind
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
+from ipledge.registry.models import IPRight
 
 from . import selectors, services
 from .bulk import bulk_file, bulk_template, pledgee_for
 from .choices import DocumentType
 from .models import FilingDocument, FilingItem, PledgedRight, PledgeFiling, PledgeRegistration
+from .monitoring import ip_right_transfer as transfer
 from .notices import registration_notice_docx
 from .schemas import (
     BulkFilingOut,
@@ -54,6 +57,8 @@ from .schemas import (
     RegistrationFilter,
     RegistrationOut,
     ResubmitIn,
+    RightOwnersOut,
+    TransferIn,
 )
 
 router = Router(tags=["registration"])
@@ -347,6 +352,40 @@ def filing_resubmit(
     with transaction.atomic():
         services.filing_resubmit(filing=filing, acting_user=user, changes=changes)
     return _filing_detail(user, filing.pk)
+
+
+@router.post(
+    "/ip-rights/{right_id}/transfer",
+    response={200: RightOwnersOut, **WRITE_ERRORS},
+    summary="Register a transfer of a right (IP offices); refused for a pledged right without the pledgee's consent",
+)
+def ip_right_transfer(request: HttpRequest, payload: TransferIn, right_id: int = Path(..., ge=1, le=MAX_ID)) -> Any:
+    user = caller(request)
+    right = scoped_get(IPRight, user=user, pk=right_id, action=Action.CHANGE)
+    owners: list[dict[str, Any]] = []
+    for index, owner in enumerate(payload.owners):
+        entry: dict[str, Any] = {"share": Decimal(owner.share), "holder_name": owner.holder_name}
+        if owner.enterprise_uscc:
+            try:
+                entry["enterprise"] = selectors.resolve_pledgor(owner.enterprise_uscc)
+            except ValidationError as exc:
+                raise ValidationError({f"owners.{index}.enterprise_uscc": exc.error_dict["pledgor_uscc"]}) from exc
+        owners.append(entry)
+    with transaction.atomic():
+        transfer(right=right, new_owners=owners, acting_user=user, pledgee_consent=payload.pledgee_consent)
+    right.refresh_from_db()
+    return {
+        "id": right.pk,
+        "number": right.number,
+        "owners": [
+            {
+                "enterprise_id": o.enterprise_id,
+                "name": o.enterprise.name if o.enterprise else o.holder_name,
+                "share": str(o.share),
+            }
+            for o in right.owners.select_related("enterprise")
+        ],
+    }
 
 
 # ---------------------------------------------------------------------------

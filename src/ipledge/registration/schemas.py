@@ -14,7 +14,7 @@ from ninja import Field, Schema
 from ipledge.core.apikit import MAX_ID
 from ipledge.core.schemas import InputSchema
 from ipledge.registry.choices import IPKind
-from ipledge.registry.schemas import MoneyStr, OrgRef, money_out
+from ipledge.registry.schemas import MoneyStr, OrgRef, ShareStr, money_out
 
 from .choices import CancellationReason, Channel, ClaimKind, Decision, DocumentType, FilingStatus, FilingType, Severity
 
@@ -198,6 +198,31 @@ class ResubmitIn(InputSchema):
     contract_no: str | None = Field(None, max_length=64)
     has_valuation: bool | None = None
     declarations: list[DeclarationCode] | None = Field(None, max_length=2)
+
+
+class TransferOwnerIn(InputSchema):
+    enterprise_uscc: str | None = Field(None, max_length=64, description="USCC of a registered transferee enterprise.")
+    holder_name: str = Field("", max_length=128, description="Name of a transferee not on the platform.")
+    share: ShareStr = "100"
+
+
+class TransferIn(InputSchema):
+    """A transfer (转让) of a right as the IP office registers it."""
+
+    owners: list[TransferOwnerIn] = Field(..., min_length=1, max_length=20)
+    pledgee_consent: bool = Field(False, description="The pledgee's written consent is on file (pledged rights).")
+
+
+class OwnerOut(Schema):
+    enterprise_id: int | None
+    name: str
+    share: str
+
+
+class RightOwnersOut(Schema):
+    id: int
+    number: str
+    owners: list[OwnerOut]
 
 
 class CancellationIn(InputSchema):
