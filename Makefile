@@ -24,6 +24,7 @@ demo: install
 	$(BIN)/ipledge collectstatic --noinput -v0
 	$(BIN)/ipledge seed --scale $(SCALE) --if-empty
 	$(BIN)/ipledge seed_pledges --if-empty
+	$(BIN)/ipledge scan_pledge_alerts
 	$(BIN)/ipledge demo_logins
 	$(BIN)/ipledge runserver --noreload $(HOST):$(PORT)
 
