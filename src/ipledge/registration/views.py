@@ -12,6 +12,7 @@ import base64
 import datetime
 import importlib
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -377,23 +378,35 @@ def filing_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "registration/filing_detail.html", _detail_context(request, filing))
 
 
+def _filing_action(
+    request: AuthenticatedRequest, filing: PledgeFiling, run: Callable[[], object], success: Callable[[], str]
+) -> HttpResponse:
+    """Run one filing service in a transaction; refusals become 404 or messages, and the user returns to the filing."""
+    try:
+        with transaction.atomic():
+            run()
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, success())
+    return redirect("registration:filing_detail", filing.pk)
+
+
 @require_POST
 def filing_confirm_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
     filing = scoped_get(PledgeFiling, user=user, pk=pk, action=Action.CHANGE)
     if not _is_pledgor(user, filing):
         raise Http404
-    try:
-        with transaction.atomic():
-            filing_confirm(filing=filing, acting_user=user)
-    except PermissionDenied as exc:
-        raise Http404 from exc
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return redirect("registration:filing_detail", filing.pk)
-    messages.success(request, _("已确认出质，申请已提交登记机关审查（审查期限 %(due)s）。") % {"due": filing.due_on})
-    return redirect("registration:filing_detail", filing.pk)
+    return _filing_action(
+        request,
+        filing,
+        lambda: filing_confirm(filing=filing, acting_user=user),
+        lambda: _("已确认出质，申请已提交登记机关审查（审查期限 %(due)s）。") % {"due": filing.due_on},
+    )
 
 
 @require_POST
@@ -402,17 +415,9 @@ def filing_withdraw_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
     filing = scoped_get(PledgeFiling, user=user, pk=pk, action=Action.CHANGE)
     if not _is_filer(user, filing):
         raise Http404
-    try:
-        with transaction.atomic():
-            filing_withdraw(filing=filing, acting_user=user)
-    except PermissionDenied as exc:
-        raise Http404 from exc
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return redirect("registration:filing_detail", filing.pk)
-    messages.success(request, _("申请已撤回。"))
-    return redirect("registration:filing_detail", filing.pk)
+    return _filing_action(
+        request, filing, lambda: filing_withdraw(filing=filing, acting_user=user), lambda: str(_("申请已撤回。"))
+    )
 
 
 @require_POST
@@ -424,19 +429,13 @@ def filing_resubmit_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
         raise Http404
     form = ResubmitForm(request.POST)
     if form.is_valid():
-        changes = dict(form.cleaned_data)
-        changes["claim_amount"] = Money(changes["claim_amount"])
-        try:
-            with transaction.atomic():
-                filing_resubmit(filing=filing, acting_user=user, changes=changes)
-        except PermissionDenied as exc:
-            raise Http404 from exc
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-            return redirect("registration:filing_detail", filing.pk)
-        messages.success(request, _("已提交补正，申请重新进入审查。"))
-        return redirect("registration:filing_detail", filing.pk)
+        changes = {**form.cleaned_data, "claim_amount": Money(form.cleaned_data["claim_amount"])}
+        return _filing_action(
+            request,
+            filing,
+            lambda: filing_resubmit(filing=filing, acting_user=user, changes=changes),
+            lambda: str(_("已提交补正，申请重新进入审查。")),
+        )
     for field, errors in form.errors.items():
         for error in errors:
             messages.error(request, f"{form.fields[field].label if field in form.fields else ''}：{error}")
