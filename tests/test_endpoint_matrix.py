@@ -23,7 +23,7 @@ from ipledge.core.models import ApiKey, AuditEvent, Organisation, User
 from ipledge.core.scoping import Action, scope_for
 from ipledge.core.services import api_key_create
 from ipledge.core.synthetic import make_uscc
-from ipledge.registration.models import Alert, FilingDocument, PledgeFiling, PledgeRegistration
+from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
 from tests.world import PDF_BYTES
 
@@ -79,6 +79,10 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "registration:registration_cancel": ("object_post", PledgeRegistration, Action.CHANGE),
     "registration:registration_notice": ("object", PledgeRegistration, Action.VIEW),
     "registration:public_query": ("public", None, None),
+    # The calendar is public information; only its editing is scoped (checked per user below and in
+    # tests/registration/test_calendar.py).
+    "registration:calendar": ("page", None, None),
+    "registration:calendar_remove": ("object_post", CalendarDay, Action.DELETE),
     "registration:alerts": ("list", Alert, Action.VIEW),
     "registration:alert_read": ("object_post", Alert, Action.CHANGE),
     # Aggregate figures over `restrict()`ed filings (tests/registration/test_monitoring.py checks the scoping).

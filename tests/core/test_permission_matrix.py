@@ -23,6 +23,7 @@ from ipledge.core.services import api_key_create
 from ipledge.registration.choices import Decision
 from ipledge.registration.models import (
     Alert,
+    CalendarDay,
     ExaminationFinding,
     FilingDocument,
     FilingItem,
@@ -202,6 +203,17 @@ def alert_oracle(user: User, action: str, obj: Alert) -> bool:
     return action in (Action.VIEW, Action.CHANGE) and in_tree(user.organisation, obj.organisation)
 
 
+def calendar_oracle(user: User, action: str, obj: Any) -> bool:
+    org = user.organisation
+    if action == Action.VIEW:
+        return True
+    return (
+        org.kind == OrganisationKind.IP_OFFICE
+        and org.admin_level in ("national", "provincial")
+        and user.role == Role.ADMIN
+    )
+
+
 def nobody(user: User, action: str, obj: Any) -> bool:
     return False
 
@@ -225,6 +237,7 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     PledgeRegistration: registration_oracle,
     PledgedRight: pledged_right_oracle,
     RegistrationSequence: nobody,
+    CalendarDay: calendar_oracle,
     LegalStatusEvent: legal_status_event_oracle,
     Alert: alert_oracle,
 }
@@ -336,7 +349,7 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
 
 
 @pytest.mark.parametrize(
-    "model", [m for m in ORACLES if m not in (Region, Park, *INTERNAL_MODELS)], ids=lambda m: m.__name__
+    "model", [m for m in ORACLES if m not in (Region, Park, CalendarDay, *INTERNAL_MODELS)], ids=lambda m: m.__name__
 )
 def test_other_organisations_are_isolated(matrix_world, model: type[models.Model]) -> None:  # type: ignore[no-untyped-def]
     """The matrix is not vacuous: for every owned model some object is visible to one org and hidden from another."""

@@ -131,6 +131,8 @@ def pledge_section(user: Any) -> NavSection:
             user, PledgeFiling
         ):
             section.items.append(NavItem(_("办理时效"), "registration:figures", "bar-chart"))
+    if kind == OrganisationKind.IP_OFFICE or is_platform:
+        section.items.append(NavItem(_("节假日安排"), "registration:calendar", "calendar3", ("registration:calendar",)))
     section.items.append(NavItem(_("公示查询"), "registration:public_query", "search"))
     return section
 

@@ -74,3 +74,8 @@ class Decision(models.TextChoices):
     REGISTER = "register", _("准予登记")
     REQUEST_CORRECTION = "request_correction", _("要求补正")
     REFUSE = "refuse", _("不予登记")
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("法定节假日")
+    WORKDAY = "workday", _("调休上班日")

@@ -17,7 +17,7 @@ from ipledge.core.models import Organisation
 from ipledge.registry.choices import IPKind
 from ipledge.registry.models import Enterprise, IPRight
 
-from .choices import CancellationReason, Channel, ClaimKind, Decision, DocumentType
+from .choices import CalendarDayKind, CancellationReason, Channel, ClaimKind, Decision, DocumentType
 from .engine.examination import DECLARATION_PENDING_INVALIDATION, DECLARATION_SAME_DAY_INVENTION
 from .selectors import resolve_pledgor, resolve_right
 
@@ -295,3 +295,12 @@ class ResubmitForm(forms.Form):
                 "contract_no": filing.contract_no,
             }
         )
+
+
+class CalendarDayForm(forms.Form):
+    """One day of the examination calendar: a public holiday or a make-up working day (调休)."""
+
+    day = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label=_("类型"), choices=CalendarDayKind.choices)
+    name = forms.CharField(label=_("名称"), max_length=64, help_text=_("如 春节、国庆节调休上班"))
+    source = forms.CharField(label=_("依据"), max_length=255, required=False, help_text=_("如 国务院办公厅通知文号"))

@@ -11,13 +11,14 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from ipledge.core.choices import OrganisationKind
+from ipledge.core.choices import OrganisationKind, Role
 from ipledge.core.models import Organisation, User
 from ipledge.core.money import MoneyField
 from ipledge.core.scoping import Action, RestrictedManager, Scope
 from ipledge.registry.models import Enterprise, IPRight, ParkMembership
 
 from .choices import (
+    CalendarDayKind,
     CancellationReason,
     Channel,
     ClaimKind,
@@ -504,3 +505,39 @@ class Alert(models.Model):
         if action not in (Action.VIEW, Action.CHANGE):
             return None
         return scope.org_tree_q("organisation__tree_path")
+
+
+class CalendarDay(models.Model):
+    """A public holiday or make-up working day (调休) of the examination calendar, kept by the IP office.
+
+    Seeded from the State Council notices shipped in `engine/data/cn_public_holidays.csv`; each year's notice is
+    added here by an administrator when it is published.
+    """
+
+    day = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=8, choices=CalendarDayKind.choices)
+    name = models.CharField(_("名称"), max_length=64)
+    source = models.CharField(_("依据"), max_length=255, blank=True)
+
+    objects = RestrictedManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: str) -> Q | None:
+        if action == Action.VIEW:
+            return Q()  # the calendar is public information
+        if (
+            scope.kind == OrganisationKind.IP_OFFICE
+            and scope.admin_level in ("national", "provincial")
+            and scope.role == Role.ADMIN
+        ):
+            return Q()
+        return None

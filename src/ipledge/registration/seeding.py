@@ -30,8 +30,8 @@ from ipledge.registry.models import Enterprise, IPRight, IPRightOwner
 from ipledge.registry.services import enterprise_update, ip_right_update
 
 from .choices import CancellationReason, Channel, Decision, DocumentType
-from .engine.workdays import WorkingCalendar
 from .models import PledgeFiling
+from .services import calendar as services_calendar
 from .services import cancellation_file, document_add, filing_confirm, filing_create, filing_decide
 
 SEED_AS_OF = datetime.date(2026, 1, 1)
@@ -139,7 +139,7 @@ def _candidate_rights(as_of_day: datetime.date) -> dict[int, list[IPRight]]:
 def seed_pledges(*, count: int, seed: int = 42, as_of_day: datetime.date = SEED_AS_OF) -> PledgeSeedReport:
     """Create `count` filings with realistic outcomes over the two years before `as_of_day`."""
     rng = random.Random(f"pledges-{seed}")
-    calendar = WorkingCalendar.from_csv()
+    calendar = services_calendar()
     report = PledgeSeedReport()
     operators = _operators()
     examiners = _examiners()

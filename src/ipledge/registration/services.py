@@ -18,16 +18,17 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 
-from ipledge.core.audit import record_event, save_validated, snapshot
+from ipledge.core.audit import audited_create, audited_update, record_event, save_validated, snapshot
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context import business_date, business_now
 from ipledge.core.models import Organisation, User
 from ipledge.core.money import Money
-from ipledge.core.scoping import Action
+from ipledge.core.scoping import Action, scope_for
 from ipledge.registry.models import Enterprise, IPRight
 
 from .choices import (
     OPEN_FILING_STATUSES,
+    CalendarDayKind,
     Channel,
     Decision,
     FilingStatus,
@@ -39,6 +40,7 @@ from .engine.examination import FilingFacts, Finding, ItemFacts, OwnerFacts, Rig
 from .engine.examination import _check_term as check_term
 from .engine.workdays import WorkingCalendar
 from .models import (
+    CalendarDay,
     ExaminationFinding,
     FilingDocument,
     FilingItem,
@@ -57,7 +59,51 @@ def _error(field: str, message: str, code: str) -> ValidationError:
 
 
 def calendar() -> WorkingCalendar:
-    return WorkingCalendar.from_csv()
+    """The examination calendar as the IP office keeps it (holidays and make-up working days in the database)."""
+    days = list(CalendarDay.objects.values_list("day", "kind"))
+    return WorkingCalendar(
+        holidays=[day for day, kind in days if kind == CalendarDayKind.HOLIDAY],
+        makeup_workdays=[day for day, kind in days if kind == CalendarDayKind.WORKDAY],
+    )
+
+
+@transaction.atomic
+def calendar_day_set(*, day: datetime.date, kind: str, name: str, acting_user: User, source: str = "") -> CalendarDay:
+    """Add or correct one day of the calendar (a holiday or a make-up working day), audited."""
+    if not _may_edit_calendar(acting_user, Action.ADD if existing_day(day) is None else Action.CHANGE):
+        raise PermissionDenied("only national or provincial IP office administrators keep the calendar")
+    existing = existing_day(day)
+    if existing is not None:
+        return audited_update(
+            instance=existing,
+            data={"kind": kind, "name": name, "source": source},
+            acting_user=acting_user,
+            action="calendar_day.update",
+        )
+    return audited_create(
+        instance=CalendarDay(day=day, kind=kind, name=name, source=source),
+        acting_user=acting_user,
+        action="calendar_day.create",
+    )
+
+
+@transaction.atomic
+def calendar_day_remove(*, calendar_day: CalendarDay, acting_user: User) -> None:
+    if not _may_edit_calendar(acting_user, Action.DELETE):
+        raise PermissionDenied("only national or provincial IP office administrators keep the calendar")
+    record_event(
+        acting_user=acting_user, action="calendar_day.delete", instance=calendar_day, old=snapshot(calendar_day)
+    )
+    calendar_day.delete()
+
+
+def existing_day(day: datetime.date) -> CalendarDay | None:
+    return CalendarDay.objects.filter(day=day).first()
+
+
+def _may_edit_calendar(user: User, action: str) -> bool:
+    scope = scope_for(user)
+    return scope is not None and scope.may(action) and CalendarDay.scope_q(scope, action) is not None
 
 
 def examination_days(channel: str) -> int:

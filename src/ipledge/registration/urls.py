@@ -30,4 +30,6 @@ urlpatterns = [
     path("pledges/alerts/<int:pk>/read/", views.alert_read, name="alert_read"),
     path("pledges/figures/", views.figures_view, name="figures"),
     path("public/pledges/", views.public_query, name="public_query"),
+    path("pledges/calendar/", views.calendar_view, name="calendar"),
+    path("pledges/calendar/<int:pk>/remove/", views.calendar_remove, name="calendar_remove"),
 ]

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -40,11 +41,11 @@ from ipledge.core.views import AuthenticatedRequest
 from ipledge.registry.choices import IPKind
 
 from .choices import OPEN_FILING_STATUSES, FilingStatus, FilingType, RegistrationStatus, Severity
-from .engine.workdays import WorkingCalendar
 from .filtersets import FilingFilterSet, RegistrationFilterSet
 from .forms import (
     MAX_ITEMS,
     BulkFilingForm,
+    CalendarDayForm,
     CancellationForm,
     ChangeForm,
     DecisionForm,
@@ -55,10 +56,12 @@ from .forms import (
     PublicQueryForm,
     ResubmitForm,
 )
-from .models import Alert, FilingDocument, PledgeFiling, PledgeRegistration
+from .models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from .selectors import awaiting_confirmation, examination_queue, filing_list, registration_list
 from .services import (
     FILER_KINDS,
+    calendar_day_remove,
+    calendar_day_set,
     cancellation_file,
     change_file,
     document_add,
@@ -69,6 +72,7 @@ from .services import (
     filing_withdraw,
     public_registration_lookup,
 )
+from .services import calendar as services_calendar
 from .tables import AlertTable, FilingTable, QueueTable, RegistrationTable
 
 PER_PAGE = 25
@@ -544,7 +548,7 @@ def examination_queue_view(request: AuthenticatedRequest) -> HttpResponse:
     queue = examination_queue(user=user).annotate(
         refusals=Count("findings", filter=Q(findings__severity=Severity.REFUSE))
     )
-    calendar = WorkingCalendar.from_csv()
+    calendar = services_calendar()
     today = business_date()
 
     def days_left(due_on: datetime.date | None) -> int | None:
@@ -776,6 +780,52 @@ def figures_view(request: AuthenticatedRequest) -> HttpResponse:
             user=user, date_from=form.cleaned_data["date_from"], date_to=form.cleaned_data["date_to"]
         )
     return render(request, "registration/figures.html", {"form": form, "rows": rows})
+
+
+# Examination calendar (节假日安排): public to read, kept by national and provincial IP office administrators
+
+
+def calendar_view(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
+    scope = scope_for(user)
+    if scope is None or not (scope.is_platform or scope.kind == OrganisationKind.IP_OFFICE):
+        raise Http404
+    may_edit = CalendarDay.scope_q(scope, Action.ADD) is not None and scope.may(Action.ADD)
+    form = CalendarDayForm()
+    if request.method == "POST":
+        if not may_edit:
+            raise Http404
+        form = CalendarDayForm(request.POST)
+        if form.is_valid():
+            try:
+                calendar_day_set(acting_user=user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("已保存 %(day)s。") % {"day": form.cleaned_data["day"]})
+                return redirect(f"{reverse('registration:calendar')}?year={form.cleaned_data['day'].year}")
+    try:
+        year = int(request.GET.get("year", "") or business_date().year)
+    except ValueError:
+        year = business_date().year
+    days = CalendarDay.objects.restrict(user, Action.VIEW).filter(day__year=year)
+    years = sorted({d.year for d in CalendarDay.objects.restrict(user, Action.VIEW).dates("day", "year")})
+    return render(
+        request,
+        "registration/calendar.html",
+        {"days": days, "year": year, "years": years, "form": form, "may_edit": may_edit},
+    )
+
+
+@require_POST
+def calendar_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    calendar_day = scoped_get(CalendarDay, user=request.user, pk=pk, action=Action.DELETE)
+    try:
+        calendar_day_remove(calendar_day=calendar_day, acting_user=request.user)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    messages.success(request, _("已删除 %(day)s。") % {"day": calendar_day.day})
+    return redirect(f"{reverse('registration:calendar')}?year={calendar_day.day.year}")
 
 
 # Bulk filing (集中代办): a whole .xlsx validated first, then every filing or none (`ipledge.registration.bulk`)
