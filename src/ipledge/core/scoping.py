@@ -134,3 +134,10 @@ class RestrictedQuerySet(models.QuerySet[_M]):
 
 class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):  # type: ignore[misc]
     pass
+
+
+def scoped_through(field: str, parent: type[models.Model], parent_q: Q | None) -> Q | None:
+    """Scope a child model by its parent: rows whose `field` points at a parent inside `parent_q` (None stays None)."""
+    if parent_q is None:
+        return None
+    return Q(**{f"{field}__in": parent._default_manager.filter(parent_q).values("pk")})

@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 from ipledge.core.choices import OrganisationKind, Role
 from ipledge.core.models import Organisation, User
 from ipledge.core.money import MoneyField
-from ipledge.core.scoping import Action, RestrictedManager, Scope
+from ipledge.core.scoping import Action, RestrictedManager, Scope, scoped_through
 from ipledge.registry.models import Enterprise, IPRight, ParkMembership
 
 from .choices import (
@@ -202,7 +202,7 @@ class FilingItem(models.Model):
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
         q = PledgeFiling.scope_q(scope, action)
-        return None if q is None else Q(filing__in=PledgeFiling.objects.filter(q).values("pk"))
+        return scoped_through("filing", PledgeFiling, q)
 
 
 class FilingDocument(models.Model):
@@ -233,7 +233,7 @@ class FilingDocument(models.Model):
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
         q = PledgeFiling.scope_q(scope, action)
-        return None if q is None else Q(filing__in=PledgeFiling.objects.filter(q).values("pk"))
+        return scoped_through("filing", PledgeFiling, q)
 
 
 class ExaminationFinding(models.Model):
@@ -263,9 +263,7 @@ class ExaminationFinding(models.Model):
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
         q = PledgeFiling.scope_q(scope, Action.VIEW)
-        if q is None or action != Action.VIEW:
-            return None
-        return Q(filing__in=PledgeFiling.objects.filter(q).values("pk"))
+        return scoped_through("filing", PledgeFiling, q) if action == Action.VIEW else None
 
 
 class PledgeRegistration(models.Model):
@@ -355,7 +353,7 @@ class PledgedRight(models.Model):
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
         q = PledgeRegistration.scope_q(scope, action)
-        return None if q is None else Q(registration__in=PledgeRegistration.objects.filter(q).values("pk"))
+        return scoped_through("registration", PledgeRegistration, q)
 
 
 class RegistrationSequence(models.Model):

@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.models import Organisation, Region
 from ipledge.core.money import MoneyField
-from ipledge.core.scoping import Action, RestrictedManager, Scope
+from ipledge.core.scoping import Action, RestrictedManager, Scope, scoped_through
 
 from .choices import CopyrightWorkKind, IPKind, LegalStatus, ParkKind, ParkLevel, PatentType, SizeClass
 
@@ -200,9 +200,9 @@ class ParkMembership(models.Model):
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
         enterprise_q = Enterprise.scope_q(scope, Action.VIEW if action == Action.VIEW else Action.CHANGE)
-        if enterprise_q is None or (scope.kind == OrganisationKind.ENTERPRISE and action != Action.VIEW):
+        if scope.kind == OrganisationKind.ENTERPRISE and action != Action.VIEW:
             return None
-        return Q(enterprise__in=Enterprise.objects.filter(enterprise_q).values("pk"))
+        return scoped_through("enterprise", Enterprise, enterprise_q)
 
 
 class IPRight(models.Model):
@@ -348,10 +348,7 @@ class IPRightOwner(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        right_q = IPRight.scope_q(scope, action)
-        if right_q is None:
-            return None
-        return Q(right__in=IPRight.objects.filter(right_q).values("pk"))
+        return scoped_through("right", IPRight, IPRight.scope_q(scope, action))
 
 
 class LicenceKind(models.TextChoices):
@@ -410,7 +407,4 @@ class LicenceContract(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        right_q = IPRight.scope_q(scope, action)
-        if right_q is None:
-            return None
-        return Q(ip_right__in=IPRight.objects.filter(right_q).values("pk"))
+        return scoped_through("ip_right", IPRight, IPRight.scope_q(scope, action))
