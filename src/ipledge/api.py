@@ -19,6 +19,8 @@ from ninja.renderers import JSONRenderer
 
 from ipledge.core.api import router as core_router
 from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
+from ipledge.lending.api import router as lending_router
+from ipledge.lending.indicator_api import router as lending_indicator_router
 from ipledge.registration.api import router as registration_router
 from ipledge.registry.api import router as registry_router
 
@@ -97,6 +99,8 @@ api.add_decorator(request_context, mode="view")
 api.add_router("", core_router)
 api.add_router("", registry_router)
 api.add_router("", registration_router)
+api.add_router("", lending_router)
+api.add_router("", lending_indicator_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

@@ -9,4 +9,6 @@ urlpatterns = [
     path("registry/", include("ipledge.registry.urls")),
     # Registration routes carry their own prefixes: /pledges/… for signed-in users, /public/pledges/ for anyone.
     path("", include("ipledge.registration.urls")),
+    path("lending/indicators/", include("ipledge.lending.indicator_urls")),
+    path("lending/", include("ipledge.lending.urls")),
 ]

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "ipledge.core",
     "ipledge.registry",
     "ipledge.registration",
+    "ipledge.lending",
 ]
 
 MIDDLEWARE = [
