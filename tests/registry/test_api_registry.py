@@ -6,8 +6,10 @@ import pytest
 
 from ipledge.core.models import AuditEvent
 from ipledge.core.synthetic import make_patent_number, make_uscc
+from ipledge.registration.models import PledgeFiling
 from ipledge.registry.models import Enterprise, IPRight, Park, ParkMembership
 from tests.api_helpers import assert_error, get, key_client, make_key, send, session_client
+from tests.world import add_pledges
 
 pytestmark = pytest.mark.django_db
 
@@ -175,8 +177,22 @@ def test_ip_office_sees_its_jurisdiction_only(world):
     assert_error(get(session_client(world.users["ipo_bj_viewer"]), f"/enterprises/{e['e2'].pk}"), 404)
 
 
-def test_banks_have_no_enterprise_scope_yet(world):
-    assert_error(get(session_client(world.users["bank1_admin"]), "/enterprises"), 403, rule="forbidden")
+def test_banks_see_only_their_customers(world):
+    """A bank reads the enterprises it does business with (here: pledgors of its pledges), nobody else."""
+    bank = session_client(world.users["bank1_admin"])
+    assert _ids(get(bank, "/enterprises")) == set()
+    add_pledges(world)
+    pledgors = set(
+        PledgeFiling.objects.filter(pledgee__tree_path__startswith=world.orgs["bank1"].tree_path).values_list(
+            "pledgor_id", flat=True
+        )
+    )
+    assert pledgors and _ids(get(bank, "/enterprises")) == pledgors
+    outsider = next(e for e in world.enterprises.values() if e.pk not in pledgors)
+    assert_error(get(bank, f"/enterprises/{outsider.pk}"), 404)
+    # Reading is all: a bank never edits an enterprise's registry record.
+    customer = next(iter(pledgors))
+    assert_error(send(bank, "patch", f"/enterprises/{customer}", {"employees": 1}), 403, rule="forbidden")
 
 
 def test_enterprise_detail_money_as_strings_and_derived_fields(world):

@@ -16,8 +16,10 @@ from django.urls import reverse
 from ipledge.core.models import AuditEvent
 from ipledge.core.money import Money
 from ipledge.core.synthetic import make_patent_number, make_uscc
+from ipledge.registration.models import PledgeFiling
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, Park, ParkMembership
 from ipledge.registry.services import enterprise_create
+from tests.world import add_pledges
 
 pytestmark = pytest.mark.django_db
 
@@ -142,9 +144,21 @@ def test_enterprise_list_paginates_25_per_page(client, world):
 
 
 def test_enterprise_list_is_404_for_kinds_that_cannot_see_enterprises(client, world):
-    login(client, world, "bank1", "admin")
+    login(client, world, "valuer", "admin")
     assert client.get(reverse("registry:enterprise_list")).status_code == 404
     assert client.get(reverse("registry:ipright_list")).status_code == 404
+
+
+def test_bank_lists_only_its_customers(client, world):
+    login(client, world, "bank1", "admin")
+    assert listed(client.get(reverse("registry:enterprise_list"))) == []
+    add_pledges(world)
+    pledgors = set(
+        PledgeFiling.objects.filter(pledgee__tree_path__startswith=world.orgs["bank1"].tree_path).values_list(
+            "pledgor_id", flat=True
+        )
+    )
+    assert pledgors and set(listed(client.get(reverse("registry:enterprise_list")))) == pledgors
 
 
 def test_ipright_list_filters(client, world):

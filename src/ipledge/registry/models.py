@@ -69,6 +69,22 @@ class Park(models.Model):
         return None
 
 
+def _bank_customer_q(scope: Scope) -> Q:
+    """A bank reads the enterprises it does business with: borrowers of its loans and pledgors of its pledges.
+
+    The later apps' models are looked up lazily because they import this module.
+    """
+    from django.apps import apps
+
+    loan_model = apps.get_model("lending", "Loan")
+    filing_model = apps.get_model("registration", "PledgeFiling")
+    borrowers = loan_model._default_manager.filter(scope.org_tree_q("bank__tree_path")).values("borrower_id")
+    pledgors = filing_model._default_manager.filter(
+        scope.org_tree_q("pledgee__tree_path") | scope.org_tree_q("filed_by_org__tree_path")
+    ).values("pledgor_id")
+    return Q(pk__in=borrowers) | Q(pk__in=pledgors)
+
+
 class Enterprise(models.Model):
     """An enterprise (企业) identified by its USCC (统一社会信用代码)."""
 
@@ -158,8 +174,10 @@ class Enterprise(models.Model):
                 return None
             in_parks_here = ParkMembership.objects.filter(park_here).values("enterprise_id")
             return registered_here | Q(pk__in=in_parks_here)
-        # Banks and the other service organisations reach enterprises through the business they share with them
-        # (demands, filings, loans), which the later domains add here.
+        if scope.kind == OrganisationKind.BANK and action == Action.VIEW:
+            return _bank_customer_q(scope)
+        # The other service organisations reach enterprises through the business they share with them (demands,
+        # covers), which the later domains add here.
         return None
 
 
