@@ -81,6 +81,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     pledges = pledge_section(user)
     if pledges.items:
         sections.append(pledges)
+    loans = lending_section(user)
+    if loans.items:
+        sections.append(loans)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -135,6 +138,51 @@ def pledge_section(user: Any) -> NavSection:
         section.items.append(NavItem(_("节假日安排"), "registration:calendar", "calendar3", ("registration:calendar",)))
     section.items.append(NavItem(_("公示查询"), "registration:public_query", "search"))
     return section
+
+
+# The indicator dashboards' entry (built by the indicators module) under /lending/indicators/.
+INDICATORS_URL_NAME = "lending_indicators:dashboard"
+
+
+def lending_section(user: Any) -> NavSection:
+    """贷款: the loan list, a new application (banks and enterprises), credit plans and NPL reports (banks, read by
+    regulators and IP offices) and the indicator dashboards."""
+    from ipledge.lending.models import BankNplReport, CreditPlan, Loan
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("贷款"))
+    scope = scope_for(user)
+    kind = scope.kind if scope is not None else None
+    if can(user, Loan):
+        section.items.append(
+            NavItem(
+                _("贷款列表"),
+                "lending:loan_list",
+                "cash-coin",
+                ("lending:loan_detail", "lending:loan_audit", "lending:loan_export"),
+            )
+        )
+    if kind in (OrganisationKind.BANK, OrganisationKind.ENTERPRISE) and scope is not None and scope.may(Action.ADD):
+        section.items.append(NavItem(_("新建贷款申请"), "lending:loan_apply", "plus-square"))
+    reports_kinds = (OrganisationKind.BANK, OrganisationKind.FINANCIAL_REGULATOR, OrganisationKind.IP_OFFICE)
+    if (kind in reports_kinds or (scope is not None and scope.is_platform)) and can(user, CreditPlan):
+        section.items.append(NavItem(_("单列信贷计划"), "lending:credit_plans", "calendar-check"))
+    if (kind in reports_kinds or (scope is not None and scope.is_platform)) and can(user, BankNplReport):
+        section.items.append(NavItem(_("全行不良率"), "lending:npl_reports", "percent"))
+    if can(user, Loan) and _resolves(INDICATORS_URL_NAME):
+        section.items.append(NavItem(_("指标看板"), INDICATORS_URL_NAME, "bar-chart-line", ("lending_indicators:",)))
+    return section
+
+
+def _resolves(url_name: str) -> bool:
+    from django.urls import NoReverseMatch
+
+    try:
+        reverse(url_name)
+    except NoReverseMatch:
+        return False
+    return True
 
 
 def _has_monitoring() -> bool:
