@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,6 +24,8 @@ demo: install
 	$(BIN)/ipledge collectstatic --noinput -v0
 	$(BIN)/ipledge seed --scale $(SCALE) --if-empty
 	$(BIN)/ipledge seed_pledges --if-empty
+	$(BIN)/ipledge seed_loans --if-empty
+	$(BIN)/ipledge close_of_business
 	$(BIN)/ipledge scan_pledge_alerts
 	$(BIN)/ipledge demo_logins
 	$(BIN)/ipledge runserver --noreload $(HOST):$(PORT)
@@ -47,6 +49,11 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The lending indicators at national scale (issue 7): seeds BENCH_LENDING_URL's database on first use (~5 min).
+BENCH_LENDING_URL ?= postgres://postgres@127.0.0.1:5432/bench_lending
+bench-indicators: install
+	$(BIN)/python bench/run.py --skip-seed --skip-import --skip-validators --indicators --indicators-database $(BENCH_LENDING_URL)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -10,6 +10,9 @@
     what the per-row audited service writes cost on top of reading and validating the file.
 (c) Identifier validation: ``validate_uscc`` and ``validate_patent_application_number`` over 200,000 generated
     numbers each, against a plain ``stdnum.cn.uscc.is_valid`` loop over the same USCCs (ratio per item).
+(d) Lending indicators (only with ``--indicators``): `ipledge bench indicators` — the full indicator set computed
+    cold in a fresh process against a naive per-loan ORM loop on a sample, extrapolated (ratio), on a database
+    holding the chosen loan scale (seeded by `ipledge seed_loans` when it holds no loans).
 
 Writes bench/results/latest.json and prints a Markdown table.
 """
@@ -281,6 +284,33 @@ def bench_validators(n: int, repeat: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
+# (d) lending indicators
+# ---------------------------------------------------------------------------
+
+
+def bench_indicators(scale: str, sample: int, database_url: str | None, keep: bool) -> dict[str, Any]:
+    """`ipledge bench indicators` as a child; a temporary SQLite directory unless a database URL is given."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"ipledge-bench-indicators-{scale}-"))
+    env = {**os.environ, "IPLEDGE_DATA_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "ipledge.settings.base"}
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    try:
+        run_child([str(IPLEDGE), "migrate", "--noinput", "-v0"], env, workdir / "migrate.log")
+        cmd = [str(IPLEDGE), "bench", "indicators", "--scale", scale, "--sample", str(sample)]
+        run = run_child(cmd, env, workdir / "indicators.log")
+        lines = (workdir / "indicators.log").read_text().strip().splitlines()
+        result: dict[str, Any] = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
+        result["wall_seconds"] = run["seconds"]  # the whole child, seeding included when it had to seed
+        return result
+    finally:
+        if keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 
@@ -332,6 +362,19 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {name} | {v['seconds']:.2f} | {v['per_second']:,} | {v['microseconds_each']} | "
                 f"{v['ratio_to_baseline']} |"
             )
+    indicators = result.get("indicators")
+    if indicators:
+        lines += [
+            "",
+            "| indicators | database | loans | transactions | cold (s) | load (s) | compute (s) | naive s/loan | "
+            "naive extrapolated (s) | ratio | peak RSS (MB) | agree |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            f"| {indicators['scale']} | {indicators['database']} | {indicators['n_loans']:,} | "
+            f"{indicators['n_transactions']:,} | {indicators['seconds_cold']:.2f} | {indicators['seconds_load']:.2f} | "
+            f"{indicators['seconds_compute']:.2f} | {indicators['baseline_seconds_per_loan']:.4f} | "
+            f"{indicators['baseline_extrapolated_seconds']:,.0f} | {indicators['ratio']:,} | "
+            f"{indicators['peak_rss_mb']:.0f} | {str(indicators['agree']).lower()} |",
+        ]
     return "\n".join(lines)
 
 
@@ -355,6 +398,16 @@ def main() -> int:
         default=os.environ.get("BENCH_POSTGRES_URL"),
         help="also seed on PostgreSQL: temporary databases are created and dropped on the server of URL "
         "(e.g. postgres://postgres@127.0.0.1:5432/postgres); default: $BENCH_POSTGRES_URL",
+    )
+    parser.add_argument("--indicators", action="store_true", help="also run (d), the lending indicators benchmark")
+    parser.add_argument("--indicators-scale", default="national", choices=["demo", "province", "national"])
+    parser.add_argument("--indicators-sample", type=int, default=2000, help="loans in the naive loop")
+    parser.add_argument(
+        "--indicators-database",
+        metavar="URL",
+        default=os.environ.get("BENCH_LENDING_URL"),
+        help="database for (d), kept between runs so the seed is reused "
+        "(e.g. postgres://postgres@127.0.0.1:5432/bench_lending); default $BENCH_LENDING_URL, else a temporary SQLite",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -402,6 +455,16 @@ def main() -> int:
     if not args.skip_validators:
         print("validators …", file=sys.stderr, flush=True)
         result["validators"] = bench_validators(args.n, args.repeat)
+    if args.indicators:
+        print(f"lending indicators ({args.indicators_scale}) …", file=sys.stderr, flush=True)
+        result["indicators"] = bench_indicators(
+            args.indicators_scale, args.indicators_sample, args.indicators_database, args.keep
+        )
+    # Sections not run this time keep their previous figures (e.g. `make bench-indicators` alone).
+    previous = json.loads(args.output.read_text(encoding="utf-8")) if args.output.exists() else {}
+    for section in ("seed", "import", "validators", "indicators"):
+        if section not in result and section in previous:
+            result[section] = previous[section]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(markdown(result))

@@ -1,0 +1,241 @@
+"""`ipledge bench indicators [--scale national|province|demo] [--sample N] [--database-url URL]`.
+
+Times the full lending indicator set cold — a fresh child process that loads the frames
+(`ipledge.lending.indicators.lending_frames`) and computes every table (`indicator_set`) — and the same headline
+figures (new loans amount and count, outstanding balance, clients with a balance, NPL ratio per bank) computed by a
+naive per-loan ORM loop over a random sample of loans, extrapolated to all loans. The fast figures restricted to the
+sample must equal the naive ones (``agree``). Prints one JSON line, then ``agree: true|false``.
+
+The database is seeded with `ipledge seed_loans --scale S` first when it holds no loans. With ``--database-url`` the
+whole benchmark runs in a child process against that database (e.g. PostgreSQL:
+``postgres://postgres@127.0.0.1:5432/bench_lending``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from ipledge.lending.choices import NON_PERFORMING_CLASSES, TransactionKind
+from ipledge.lending.models import Loan, LoanTransaction
+from ipledge.lending.seeding import LOAN_SCALES, LOAN_SEED_AS_OF, seed_loans
+
+PERIOD_START = datetime.date(LOAN_SEED_AS_OF.year, 1, 1)
+REDUCING = (TransactionKind.WRITE_OFF, TransactionKind.RENEWAL_ROLLOVER)
+
+
+def _ipledge() -> list[str]:
+    script = Path(sys.executable).with_name("ipledge")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from ipledge.cli import main; main()"]
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def fast_figures(frames: Any, *, period_start: datetime.date, period_end: datetime.date) -> dict[str, Any]:
+    """Headline figures from the indicator set (the fast path)."""
+    from ipledge.lending.indicators import indicator_set
+
+    tables = indicator_set(frames, period_start=period_start, period_end=period_end)
+    summary = tables["lending_summary"].row(0, named=True)
+    by_bank = {
+        int(row["bank"]): (int(row["balance_fen"] or 0), int(row["npl_balance_fen"] or 0))
+        for row in tables["lending_by_bank"].iter_rows(named=True)
+        if row["bank"] is not None and (row["balance_fen"] or row["npl_balance_fen"])
+    }
+    return {
+        "new_amount_fen": int(summary["new_amount_fen"] or 0),
+        "new_loans": int(summary["new_loans"] or 0),
+        "balance_fen": int(summary["balance_fen"] or 0),
+        "clients_with_balance": int(summary["clients_with_balance"] or 0),
+        "by_bank": by_bank,
+    }
+
+
+def naive_figures(
+    loan_ids: list[int], *, period_start: datetime.date, period_end: datetime.date, as_of: datetime.date
+) -> dict[str, Any]:
+    """The same figures the slow way: one loan at a time through the ORM, as a report script would."""
+    new_amount = new_loans = balance_total = 0
+    clients: set[int] = set()
+    by_bank: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for loan_id in loan_ids:
+        loan = Loan.objects.get(pk=loan_id)
+        if not loan.is_ip_pledge:
+            continue
+        balance = 0
+        first_disbursed: datetime.date | None = None
+        for txn in loan.transactions.filter(reversed_at__isnull=True, value_date__lte=period_end):
+            if txn.kind == TransactionKind.DISBURSEMENT:
+                balance += txn.amount.fen
+                first_disbursed = min(first_disbursed or txn.value_date, txn.value_date)
+                if txn.value_date >= period_start:
+                    new_amount += txn.amount.fen
+            elif txn.kind == TransactionKind.REPAYMENT:
+                balance -= txn.principal_part.fen
+            elif txn.kind in REDUCING:
+                balance -= txn.principal_part.fen if txn.principal_part.fen > 0 else txn.amount.fen
+        if first_disbursed is not None and period_start <= first_disbursed <= period_end:
+            new_loans += 1
+        if balance <= 0:
+            continue
+        klass = loan.classification
+        if period_end < as_of:
+            changes = list(loan.classification_changes.order_by("business_day", "pk"))
+            before = [c for c in changes if c.business_day <= period_end]
+            klass = before[-1].to_class if before else changes[0].from_class if changes else klass
+        balance_total += balance
+        clients.add(loan.borrower_id)
+        by_bank[loan.bank_id][0] += balance
+        if klass in NON_PERFORMING_CLASSES:
+            by_bank[loan.bank_id][1] += balance
+    return {
+        "new_amount_fen": new_amount,
+        "new_loans": new_loans,
+        "balance_fen": balance_total,
+        "clients_with_balance": len(clients),
+        "by_bank": {bank: (b, n) for bank, (b, n) in by_bank.items()},
+    }
+
+
+def restrict_frames(frames: Any, loan_ids: list[int]) -> Any:
+    """The frames of the sampled loans only (bank-level tables and registrations kept whole)."""
+    import polars as pl
+
+    keep = pl.Series(loan_ids, dtype=pl.Int64).implode()
+    collateral = frames.collateral.filter(pl.col("loan_id").is_in(keep))
+    return dataclasses.replace(
+        frames,
+        loans=frames.loans.filter(pl.col("loan_id").is_in(keep)),
+        transactions=frames.transactions.filter(pl.col("loan_id").is_in(keep)),
+        collateral=collateral,
+        classification_changes=frames.classification_changes.filter(pl.col("loan_id").is_in(keep)),
+        implementation_reports=frames.implementation_reports.filter(
+            pl.col("collateral_id").is_in(collateral.get_column("collateral_id").implode())
+        ),
+    )
+
+
+class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # data commands; `ipledge check` covers the project
+    help = "Benchmarks: `ipledge bench indicators` times the lending indicator set against a naive ORM loop."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("target", choices=["indicators"])
+        parser.add_argument("--scale", choices=[s for s in LOAN_SCALES if s != "tiny"], default="national")
+        parser.add_argument("--sample", type=int, default=2000, help="loans in the naive loop (default 2,000)")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=LOAN_SEED_AS_OF)
+        parser.add_argument("--database-url", help="run against this database (in a child process)")
+        parser.add_argument("--cold-only", action="store_true", help="internal: the cold child run only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["database_url"]:
+            self._rerun(options)
+            return
+        as_of: datetime.date = options["as_of"]
+        period = {"period_start": datetime.date(as_of.year, 1, 1), "period_end": as_of}
+        if options["cold_only"]:
+            self._cold(as_of, period)
+            return
+        if not Loan.objects.exists():
+            started = time.perf_counter()
+            seeded = seed_loans(scale=options["scale"], seed=options["seed"])
+            self.stderr.write(f"seeded {seeded.counts['loan']:,} loans in {time.perf_counter() - started:.1f}s")
+        load_average = [round(x, 2) for x in os.getloadavg()]  # shared machines: say how busy this one was
+        cold = self._cold_in_child(options)
+        result = self._baseline(options, as_of, period, cold) | {"load_average_before": load_average}
+        self.stdout.write(json.dumps(result, ensure_ascii=False))
+        self.stdout.write(f"agree: {'true' if result['agree'] else 'false'}")
+
+    def _rerun(self, options: dict[str, Any]) -> None:
+        cmd = [*_ipledge(), "bench", "indicators", "--scale", options["scale"], "--sample", str(options["sample"])]
+        cmd += ["--seed", str(options["seed"]), "--as-of", options["as_of"].isoformat()]
+        env = {**os.environ, "DATABASE_URL": options["database_url"]}
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        self.stderr.write(done.stderr)
+        if done.returncode != 0:
+            raise CommandError(f"benchmark failed against {options['database_url']}")
+        self.stdout.write(done.stdout.rstrip("\n"))
+
+    def _cold(self, as_of: datetime.date, period: dict[str, datetime.date]) -> None:
+        """In a fresh process: load the frames and compute the whole indicator set once; report time and memory."""
+        started = time.perf_counter()
+        from ipledge.lending.indicators import indicator_set, lending_frames
+
+        frames = lending_frames(user=None, as_of=as_of)
+        loaded = time.perf_counter()
+        tables = indicator_set(frames, period_start=period["period_start"], period_end=period["period_end"])
+        done = time.perf_counter()
+        self.stdout.write(
+            json.dumps(
+                {
+                    "seconds_cold": round(done - started, 3),
+                    "seconds_load": round(loaded - started, 3),
+                    "seconds_compute": round(done - loaded, 3),
+                    "tables": len(tables),
+                    "frame_rows": {name: getattr(frames, name).height for name in ("loans", "transactions")},
+                    "peak_rss_mb": _peak_rss_mb(),
+                }
+            )
+        )
+
+    def _cold_in_child(self, options: dict[str, Any]) -> dict[str, Any]:
+        cmd = [*_ipledge(), "bench", "indicators", "--cold-only", "--as-of", options["as_of"].isoformat()]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CommandError(f"cold run failed:\n{done.stderr[-3000:]}")
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    def _baseline(
+        self, options: dict[str, Any], as_of: datetime.date, period: dict[str, datetime.date], cold: dict[str, Any]
+    ) -> dict[str, Any]:
+        from ipledge.lending.indicators import lending_frames
+
+        ids = list(Loan.objects.filter(is_ip_pledge=True).order_by("pk").values_list("pk", flat=True))
+        sample = sorted(random.Random(options["seed"]).sample(ids, min(options["sample"], len(ids))))
+        frames = lending_frames(user=None, as_of=as_of)
+        fast = fast_figures(restrict_frames(frames, sample), **period)
+        connection.close()  # the naive loop starts from a fresh connection too
+        started = time.perf_counter()
+        naive = naive_figures(sample, as_of=as_of, **period)
+        naive_seconds = time.perf_counter() - started
+        per_loan = naive_seconds / max(1, len(sample))
+        extrapolated = per_loan * len(ids)
+        return {
+            "benchmark": "indicators",
+            "database": connection.vendor,
+            "scale": options["scale"],
+            "as_of": as_of.isoformat(),
+            "period": [period["period_start"].isoformat(), period["period_end"].isoformat()],
+            "n_loans": len(ids),
+            "n_transactions": LoanTransaction.objects.count(),
+            "seconds_cold": cold["seconds_cold"],
+            "seconds_load": cold["seconds_load"],
+            "seconds_compute": cold["seconds_compute"],
+            "sample": len(sample),
+            "baseline_seconds_sample": round(naive_seconds, 3),
+            "baseline_seconds_per_loan": round(per_loan, 6),
+            "baseline_extrapolated_seconds": round(extrapolated, 1),
+            "ratio": round(extrapolated / cold["seconds_cold"], 1) if cold["seconds_cold"] else None,
+            "peak_rss_mb": cold["peak_rss_mb"],
+            "cpus": os.cpu_count(),
+            "agree": fast == naive,
+            "sample_figures": {k: v for k, v in naive.items() if k != "by_bank"} | {"banks": len(naive["by_bank"])},
+        }
