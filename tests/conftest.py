@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,15 @@ def world(db):  # type: ignore[no-untyped-def]
     from tests.world import build_world
 
     return build_world()
+
+
+@pytest.fixture(autouse=True)
+def _platform_language() -> Iterator[None]:
+    """Each test starts in the platform's default language: the locale middleware activates the language of the
+    last request in the thread, so a test that switched to English would otherwise leak it into the next one."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -23,8 +23,10 @@ from ipledge.core.models import ApiKey, AuditEvent, Organisation, User
 from ipledge.core.scoping import Action, scope_for
 from ipledge.core.services import api_key_create
 from ipledge.core.synthetic import make_uscc
+from ipledge.lending.models import BankNplReport, CreditPlan, Loan, LoanCollateral
 from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
+from tests.lending.factories import add_loans
 from tests.world import PDF_BYTES
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +94,44 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "registration:bulk_template": ("create", PledgeFiling, Action.ADD),
     # Keyed by an unguessable token kept in the requester's own session, like the registry import errors.
     "registration:bulk_errors": ("page", None, None),
+    # Lending
+    "lending:loan_list": ("list", Loan, Action.VIEW),
+    # The export is the list's table as xlsx, built from the same restricted queryset (tests/lending).
+    "lending:loan_export": ("page", None, None),
+    # Banks apply for customers and enterprises for themselves; the services decide (tests/lending).
+    "lending:loan_apply": ("page", None, None),
+    "lending:credit_plans": ("list", CreditPlan, Action.VIEW),
+    "lending:npl_reports": ("list", BankNplReport, Action.VIEW),
+    "lending:loan_detail": ("object", Loan, Action.VIEW),
+    "lending:loan_schedule_export": ("object", Loan, Action.VIEW),
+    "lending:loan_audit": ("object", Loan, Action.VIEW),
+    **{
+        f"lending:loan_{name}": ("object_post", Loan, action)
+        for name, action in {
+            "dd_start": Action.CHANGE,
+            "dd_record": Action.CHANGE,
+            "submit": Action.CHANGE,
+            "approve": Action.APPROVE,
+            "reject": Action.APPROVE,
+            "sign": Action.CHANGE,
+            "pledge": Action.CHANGE,
+            "disburse": Action.CHANGE,
+            "repay": Action.CHANGE,
+            "reverse": Action.CHANGE,
+            "renew": Action.APPROVE,
+            "default": Action.CHANGE,
+            "withdraw": Action.CHANGE,
+            "cover": Action.CHANGE,
+            "investment": Action.CHANGE,
+            "collateral": Action.CHANGE,
+            "implementation": Action.CHANGE,
+            "override": Action.APPROVE,
+            "override_clear": Action.APPROVE,
+            "flags": Action.CHANGE,
+        }.items()
+    },
+    # Aggregates over restricted frames (tests/lending/test_indicator_views.py checks what each user sees).
+    "lending_indicators:dashboard": ("page", None, None),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -140,6 +180,42 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("GET", "/pledge-registrations/{registration_id}/notice.docx"): ("object", PledgeRegistration, Action.VIEW),
     ("GET", "/public/pledges"): ("public", None, None),
     ("POST", "/pledge-registrations/{registration_id}/changes"): ("object", PledgeRegistration, Action.CHANGE),
+    # Lending
+    ("GET", "/loans"): ("list", Loan, Action.VIEW),
+    ("POST", "/loans"): ("create", Loan, Action.ADD),
+    ("GET", "/loans/{loan_id}"): ("object", Loan, Action.VIEW),
+    **{
+        ("POST", f"/loans/{{loan_id}}/{tail}"): ("object", Loan, action)
+        for tail, action in {
+            "withdraw": Action.CHANGE,
+            "due-diligence": Action.CHANGE,
+            "due-diligence/{item}": Action.CHANGE,
+            "submit": Action.CHANGE,
+            "approve": Action.APPROVE,
+            "reject": Action.APPROVE,
+            "contract": Action.CHANGE,
+            "pledge": Action.CHANGE,
+            "disburse": Action.CHANGE,
+            "repay": Action.CHANGE,
+            "renew": Action.APPROVE,
+            "default": Action.CHANGE,
+            "covers": Action.CHANGE,
+            "investments": Action.CHANGE,
+            "collateral": Action.CHANGE,
+            "classification": Action.APPROVE,
+            "classification/clear": Action.APPROVE,
+            "risk-flags": Action.CHANGE,
+            "transactions/{transaction_id}/reverse": Action.CHANGE,
+        }.items()
+    },
+    ("POST", "/collateral/{collateral_id}/implementation"): ("object", LoanCollateral, Action.CHANGE),
+    ("GET", "/lending/credit-plans"): ("list", CreditPlan, Action.VIEW),
+    ("POST", "/lending/credit-plans"): ("create", CreditPlan, Action.ADD),
+    ("GET", "/lending/npl-reports"): ("list", BankNplReport, Action.VIEW),
+    ("POST", "/lending/npl-reports"): ("create", BankNplReport, Action.ADD),
+    ("GET", "/lending/lpr"): ("open", None, None),
+    # Aggregates over restricted frames (tests/lending/test_indicator_views.py checks what each user sees).
+    ("GET", "/lending/indicators"): ("open", None, None),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
@@ -155,6 +231,34 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "start_on": "2025-01-01",
         "end_on": "2026-01-01",
     },
+    ("POST", "/loans/{loan_id}/withdraw"): {"reason": "矩阵测试"},
+    ("POST", "/loans/{loan_id}/submit"): {
+        "principal": "1000000.00",
+        "term_months": 12,
+        "repayment_method": "equal_instalment",
+        "rate_type": "fixed",
+        "annual_rate": "0.0345",
+    },
+    ("POST", "/loans/{loan_id}/contract"): {"contract_no": "HT-MATRIX", "signed_on": "2025-01-15"},
+    ("POST", "/loans/{loan_id}/pledge"): {"registration_id": 1},
+    ("POST", "/loans/{loan_id}/disburse"): {"amount": "1.00", "value_date": "2025-01-15"},
+    ("POST", "/loans/{loan_id}/repay"): {"amount": "1.00", "value_date": "2025-02-15", "idempotency_key": "m-1"},
+    ("POST", "/loans/{loan_id}/renew"): {
+        "kind": "no_principal_repayment",
+        "principal": "1.00",
+        "term_months": 12,
+        "annual_rate": "0.0330",
+        "repayment_method": "equal_instalment",
+    },
+    ("POST", "/loans/{loan_id}/default"): {"on": "2025-06-01", "reason": "矩阵测试"},
+    ("POST", "/loans/{loan_id}/covers"): {"kind": "guarantee", "provider_name": "矩阵担保", "cover_ratio": "0.5"},
+    ("POST", "/loans/{loan_id}/investments"): {"investor_name": "矩阵创投", "term_kind": "equity"},
+    ("POST", "/loans/{loan_id}/collateral"): {"ip_right_id": 1},
+    ("POST", "/loans/{loan_id}/classification"): {"to_class": "substandard", "reason": "矩阵测试"},
+    ("POST", "/loans/{loan_id}/classification/clear"): {"reason": "矩阵测试"},
+    ("POST", "/loans/{loan_id}/risk-flags"): {"reason": "矩阵测试", "funds_misused": True},
+    ("POST", "/loans/{loan_id}/transactions/{transaction_id}/reverse"): {"reason": "矩阵测试"},
+    ("POST", "/collateral/{collateral_id}/implementation"): {"status": "licensed", "reported_on": "2025-02-01"},
 }
 
 
@@ -221,6 +325,7 @@ def keyed_world(world):  # type: ignore[no-untyped-def]
         api_key_create(
             organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER, acting_user=world.user(key, Role.ADMIN)
         )
+    add_loans(world)
     return world
 
 
@@ -319,9 +424,17 @@ def test_ui_create_routes(world, name: str) -> None:  # type: ignore[no-untyped-
 API_PREFIX = "/api/v1"
 
 
+# Values for the second path parameter of nested routes; the first always names the object under test, which is
+# looked up (and refused) before the nested one.
+NESTED_PARAMETERS = {"item": "identity", "transaction_id": "1"}
+
+
 def _api_path(path: str, pk: Any) -> str:
     head, _, tail = path.partition("{")
-    return API_PREFIX + head + str(pk) + tail.partition("}")[2]
+    rest = tail.partition("}")[2]
+    for name, value in NESTED_PARAMETERS.items():
+        rest = rest.replace(f"{{{name}}}", value)
+    return API_PREFIX + head + str(pk) + rest
 
 
 @pytest.mark.parametrize(

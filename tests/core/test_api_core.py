@@ -51,6 +51,10 @@ def test_every_operation_requires_authentication(world):
         "filing_id": 1,
         "document_id": 1,
         "registration_id": 1,
+        "loan_id": 1,
+        "item": "identity",
+        "transaction_id": 1,
+        "collateral_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -468,8 +472,9 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration routes are checked user by user and object by object in tests/test_endpoint_matrix.py.
-MATRIX_PREFIXES = ("/pledge-filings", "/pledge-registrations")
+# Pledge-registration and lending routes are checked user by user and object by object in
+# tests/test_endpoint_matrix.py.
+MATRIX_PREFIXES = ("/pledge-filings", "/pledge-registrations", "/loans", "/collateral")
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 
 

@@ -20,6 +20,19 @@ from ipledge.core.choices import AdminLevel, OrganisationKind, Role
 from ipledge.core.models import ApiKey, AuditEvent, Organisation, Region, User
 from ipledge.core.scoping import Action, RestrictedQuerySet
 from ipledge.core.services import api_key_create
+from ipledge.lending.models import (
+    BankNplReport,
+    ClassificationChange,
+    CreditPlan,
+    ImplementationReport,
+    Instalment,
+    InvestmentLink,
+    Loan,
+    LoanCollateral,
+    LoanCover,
+    LoanTransaction,
+    LprQuote,
+)
 from ipledge.registration.choices import Decision
 from ipledge.registration.models import (
     Alert,
@@ -38,6 +51,7 @@ from ipledge.registration.services import filing_confirm, filing_create, filing_
 from ipledge.registry.licensing import licence_record
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, LicenceContract, Park, ParkMembership
 from ipledge.registry.services import enterprise_update, membership_add, park_update
+from tests.lending.factories import add_loans
 from tests.world import add_pledges
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +140,12 @@ def enterprise_oracle(user: User, action: str, obj: Enterprise) -> bool:
         return any(in_tree(org, p.administering_org) for p in parks)
     if org.kind in (OrganisationKind.IP_OFFICE, OrganisationKind.DEVELOPMENT_REFORM):
         return in_jurisdiction(org, obj.region_code) or any(in_jurisdiction(org, p.region.code) for p in parks)
+    if org.kind == OrganisationKind.BANK:
+        # Its customers: borrowers of its loans and pledgors of the pledges it holds or filed.
+        return action == Action.VIEW and (
+            any(in_tree(org, loan.bank) for loan in obj.loans.all())
+            or any(in_tree(org, f.pledgee) or in_tree(org, f.filed_by_org) for f in obj.pledge_filings.all())
+        )
     return False
 
 
@@ -214,6 +234,47 @@ def calendar_oracle(user: User, action: str, obj: Any) -> bool:
     )
 
 
+COVER_PROVIDERS = {OrganisationKind.GUARANTOR, OrganisationKind.INSURER, OrganisationKind.FUND_MANAGER}
+
+
+def loan_oracle(user: User, action: str, obj: Loan) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return in_tree(org, obj.bank)
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return action in (Action.VIEW, Action.CHANGE) and obj.borrower.organisation_id == org.pk
+    if action != Action.VIEW:
+        return False
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return any(in_tree(org, m.park.administering_org) for m in obj.borrower.memberships.all())
+    if org.kind in (OrganisationKind.IP_OFFICE, OrganisationKind.DEVELOPMENT_REFORM):
+        return in_jurisdiction(org, obj.region_code)
+    if org.kind == OrganisationKind.FINANCIAL_REGULATOR:
+        return in_jurisdiction(org, obj.bank.region.code if obj.bank.region else None)
+    if org.kind in COVER_PROVIDERS:
+        return any(in_tree(org, c.provider) for c in obj.covers.all())
+    return False
+
+
+def loan_child_oracle(user: User, action: str, obj: Any) -> bool:
+    return loan_oracle(user, action, obj.loan)
+
+
+def implementation_report_oracle(user: User, action: str, obj: ImplementationReport) -> bool:
+    return loan_oracle(user, action, obj.collateral.loan)
+
+
+def bank_report_oracle(user: User, action: str, obj: Any) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return action != Action.APPROVE and in_tree(org, obj.bank)
+    return (
+        action == Action.VIEW
+        and org.kind in (OrganisationKind.FINANCIAL_REGULATOR, OrganisationKind.IP_OFFICE)
+        and in_jurisdiction(org, obj.bank.region.code if obj.bank.region else None)
+    )
+
+
 def nobody(user: User, action: str, obj: Any) -> bool:
     return False
 
@@ -240,6 +301,17 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     CalendarDay: calendar_oracle,
     LegalStatusEvent: legal_status_event_oracle,
     Alert: alert_oracle,
+    Loan: loan_oracle,
+    Instalment: loan_child_oracle,
+    LoanTransaction: loan_child_oracle,
+    LoanCover: loan_child_oracle,
+    InvestmentLink: loan_child_oracle,
+    LoanCollateral: loan_child_oracle,
+    ClassificationChange: loan_child_oracle,
+    ImplementationReport: implementation_report_oracle,
+    CreditPlan: bank_report_oracle,
+    BankNplReport: bank_report_oracle,
+    LprQuote: region_oracle,  # published rates are public
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence}
@@ -323,6 +395,7 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
     )
     imported = legal_status_import(filename="events.csv", content=events.encode(), acting_user=world.user("cnipa"))
     assert imported.ok and imported.alerts == 4, imported.errors
+    add_loans(world)
     return world
 
 
@@ -349,7 +422,9 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
 
 
 @pytest.mark.parametrize(
-    "model", [m for m in ORACLES if m not in (Region, Park, CalendarDay, *INTERNAL_MODELS)], ids=lambda m: m.__name__
+    "model",
+    [m for m in ORACLES if m not in (Region, Park, CalendarDay, LprQuote, *INTERNAL_MODELS)],
+    ids=lambda m: m.__name__,
 )
 def test_other_organisations_are_isolated(matrix_world, model: type[models.Model]) -> None:  # type: ignore[no-untyped-def]
     """The matrix is not vacuous: for every owned model some object is visible to one org and hidden from another."""
