@@ -333,6 +333,40 @@ def test_t3_implementation_rate_at_quarter_ends() -> None:
     assert rows[D(2024, 6, 30)]["implementation_rate"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0)])
+def test_t3_two_reports_of_one_day_the_later_recorded_stands(order: tuple[int, ...]) -> None:
+    # Patent 1 is in loan 1's collateral and again in its renewal's (loan 2). Reports of 1 Mar: collateral 1 said
+    # not implemented (seq 5) then licensed (seq 7); collateral 2 said not implemented later still (seq 9). The
+    # patent's status is the one recorded last, whatever order the rows come in (sorting is not stable).
+    reports = [
+        {"collateral_id": 1, "reported_on": D(2024, 3, 1), "status": "licensed", "seq": 7},
+        {"collateral_id": 1, "reported_on": D(2024, 3, 1), "status": "not_implemented", "seq": 5},
+        {"collateral_id": 2, "reported_on": D(2024, 3, 1), "status": "not_implemented", "seq": 9},
+    ]
+    frames = LendingFrames.from_rows(
+        as_of=D(2024, 12, 31),
+        loans=[loan(1), loan(2)],
+        transactions=[tx(1, "disbursement", D(2024, 1, 10), 10), tx(2, "disbursement", D(2024, 1, 10), 10)],
+        collateral=[
+            {"collateral_id": 1, "loan_id": 1, "ip_right_id": 1, "ip_kind": "patent"},
+            {"collateral_id": 2, "loan_id": 2, "ip_right_id": 1, "ip_kind": "patent"},
+        ],
+        implementation_reports=[reports[i] for i in order],
+    )
+    first = run(frames, D(2024, 1, 1), D(2024, 3, 31))["t3_implementation"].row(0, named=True)
+    assert (first["patents"], first["with_report"], first["implemented"]) == (1, 1, 0)
+    # Without collateral 2's report, collateral 1's later report of the day (licensed) stands.
+    frames = LendingFrames.from_rows(
+        as_of=D(2024, 12, 31),
+        loans=[loan(1)],
+        transactions=[tx(1, "disbursement", D(2024, 1, 10), 10)],
+        collateral=[{"collateral_id": 1, "loan_id": 1, "ip_right_id": 1, "ip_kind": "patent"}],
+        implementation_reports=[reports[i] for i in order if i != 2],
+    )
+    only = run(frames, D(2024, 1, 1), D(2024, 3, 31))["t3_implementation"].row(0, named=True)
+    assert (only["with_report"], only["implemented"]) == (1, 1)
+
+
 def test_registration_basis_is_kept_apart_from_lending() -> None:
     frames = LendingFrames.from_rows(
         as_of=D(2024, 12, 31),

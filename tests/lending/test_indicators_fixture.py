@@ -29,7 +29,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from ipledge.core.choices import Role
+from ipledge.core.context import as_of
 from ipledge.core.money import Money
+from ipledge.lending import selectors, services
 from ipledge.lending.choices import ClassificationSource, LoanClass, LoanStatus, TransactionKind
 from ipledge.lending.indicators import indicator_set, label_tables, lending_frames, tables_workbook
 from ipledge.lending.models import (
@@ -44,6 +47,7 @@ from ipledge.lending.models import (
 from ipledge.registration.choices import FilingStatus, FilingType
 from ipledge.registration.models import PledgedRight, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise
+from tests.lending.factories import active_loan
 from tests.world import World
 
 D = dt.date
@@ -434,3 +438,77 @@ def test_copy_and_values_list_load_the_same_frames(fixture_world: World, monkeyp
         assert left.sort(left.columns).equals(right.sort(right.columns)), name
     assert streamed.registrations.sort("registration_id").equals(listed.registrations.sort("registration_id"))
     assert streamed.loans.get_column("is_ip_pledge").all()
+
+
+def _pay_due(w: World, loan: Loan, day: dt.date) -> None:
+    """Pay what is due on `day` through the services (interest of an interest-only loan)."""
+    with as_of(day):
+        position = selectors.loan_position(loan, as_of=day)
+        amount = position.overdue_amount + position.interest_due_today
+        if amount.fen:
+            services.loan_repay(loan=loan, amount=amount, value_date=day, acting_user=w.user("bank1_sub"))
+    loan.refresh_from_db()
+
+
+@pytest.mark.django_db
+def test_renewal_without_repayment_carries_the_balance_and_is_not_new_lending(world: World) -> None:
+    # 无还本续贷 through the services: ¥1 m disbursed 2025-01-15, interest paid monthly, rolled over at maturity
+    # 2025-07-15 into a new loan. RENEWAL_ROLLOVER settles the old loan and opens the new one.
+    old = active_loan(world, method="interest_only_bullet", term_months=6)
+    for day in (D(2025, 2, 15), D(2025, 3, 15), D(2025, 4, 15), D(2025, 5, 15), D(2025, 6, 15), D(2025, 7, 15)):
+        _pay_due(world, old, day)
+    with as_of(D(2025, 7, 15)):
+        new = services.loan_renew(
+            loan=old,
+            kind="no_principal_repayment",
+            principal=Money("1000000"),
+            term_months=12,
+            annual_rate=Decimal("0.0330"),
+            repayment_method="interest_only_bullet",
+            acting_user=world.user("bank1_sub", Role.REVIEWER),
+        )
+    old.refresh_from_db()
+    rollovers = LoanTransaction.objects.filter(kind=TransactionKind.RENEWAL_ROLLOVER)
+    assert sorted(rollovers.values_list("loan_id", flat=True)) == sorted([old.pk, new.pk])
+    day = D(2025, 9, 30)
+    columns = Loan.objects.filter(pk__in=[old.pk, new.pk]).values_list("outstanding_principal", flat=True)
+    outstanding = sum(m.fen for m in columns)
+    assert outstanding == 1_000_000 * 100
+
+    for viewer in (None, world.user("bank1_sub", "viewer")):
+        year = indicator_set(lending_frames(user=viewer, as_of=day), period_start=D(2025, 1, 1), period_end=day)
+        summary = _summary(year)
+        assert summary["balance_fen"] == outstanding  # the new loan's balance, the old one settled
+        assert (summary["loans_with_balance"], summary["clients_with_balance"]) == (1, 1)
+        assert (summary["new_amount_fen"], summary["new_loans"]) == (outstanding, 1)  # only the 2025-01-15 cash
+        months = {row["bucket"]: row for row in year["lending_series"].iter_rows(named=True)}
+        assert [months[D(2025, m, 1)]["balance_fen"] for m in (6, 7, 8)] == [outstanding] * 3  # never doubled
+        assert months[D(2025, 7, 1)]["new_amount_fen"] == 0 and months[D(2025, 7, 1)]["new_loans"] == 0
+        # A period holding only the renewal: its opening rollover is a carried balance, not new lending.
+        since = D(2025, 7, 1)
+        for frames in (lending_frames(user=viewer, as_of=day), lending_frames(user=viewer, as_of=day, since=since)):
+            after = _summary(indicator_set(frames, period_start=since, period_end=day))
+            assert (after["new_amount_fen"], after["new_loans"], after["borrowers"]) == (0, 0, 0)
+            assert after["balance_fen"] == outstanding
+
+
+@pytest.mark.django_db
+def test_frames_summed_before_a_day_give_the_same_tables(fixture_world: World) -> None:
+    # Repayments before `since` come summed per loan: same tables for every period starting on or after it, and an
+    # earlier period is refused rather than answered wrongly.
+    since = D(2024, 3, 1)
+    whole = lending_frames(user=None, as_of=AS_OF)
+    summed = lending_frames(user=None, as_of=AS_OF, since=since)
+    earlier = (pl.col("kind") == "repayment") & (pl.col("value_date") < since)
+    assert summed.transactions.filter(earlier).rows() == [  # L4's repayment of 2023-09-01, dated the day before
+        (whole.transactions.filter(earlier).item(0, "loan_id"), "repayment", D(2024, 2, 29), None, 25 * M, False)
+    ]
+    for period in ((since, D(2024, 12, 31)), (D(2024, 6, 16), D(2024, 8, 31))):
+        for granularity in ("month", "quarter"):
+            left = indicator_set(whole, period_start=period[0], period_end=period[1], granularity=granularity)
+            right = indicator_set(summed, period_start=period[0], period_end=period[1], granularity=granularity)
+            assert left.keys() == right.keys()
+            for name, table in left.items():
+                assert table.equals(right[name]), name
+    with pytest.raises(ValueError, match="since="):
+        indicator_set(summed, period_start=D(2024, 1, 1), period_end=D(2024, 12, 31))

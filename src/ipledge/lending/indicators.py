@@ -1,22 +1,29 @@
 """Load the indicator frames (统计指标数据) a user may see, label the engine's tables and write them to .xlsx.
 
-`lending_frames` reads through `restrict(user, "view")` (user None = unrestricted, for jobs and the benchmark) with
-`.values_list` straight into Polars: no model instances, money as integer fen columns (the raw column, not `Money`).
-The definitions live in `ipledge.lending.engine.indicators`; this module only feeds and presents them.
+`lending_frames` reads through `restrict(user, "view")` (user None = unrestricted, for jobs and the benchmark)
+straight into Polars: no model instances, money as integer fen columns (the raw column, not `Money`). On PostgreSQL
+each frame's query is streamed with COPY and the frames are read in parallel, one connection each; with `since`
+(what the dashboards and API pass: the period start) repayments before it arrive summed per loan, so the national
+load ships a third of the transaction rows. The definitions live in `ipledge.lending.engine.indicators`; this
+module only feeds and presents them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import polars as pl
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import BigIntegerField, Expression, ExpressionWrapper, F, Min, Model, QuerySet
+from django.db import DatabaseError, connection
+from django.db.models import BigIntegerField, Expression, ExpressionWrapper, F, Min, Model, QuerySet, Sum
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from ipledge.core.choices import AdminLevel, OrganisationKind
@@ -25,7 +32,7 @@ from ipledge.core.models import Organisation, Region, User
 from ipledge.core.scoping import Action, scope_for
 from ipledge.registration.models import PledgedRight, PledgeRegistration
 from ipledge.registry.choices import IPKind, SizeClass
-from ipledge.registry.models import Park, ParkMembership
+from ipledge.registry.models import Enterprise, Park, ParkMembership
 
 from .choices import LoanStatus, TransactionKind
 from .engine.indicators import GRANULARITIES, SCHEMAS, SLICES, LendingFrames, buckets, conform, indicator_set
@@ -65,6 +72,9 @@ VIEWER_KINDS = frozenset(
 MAX_BUCKETS = 60
 # Stream the big frames with COPY on PostgreSQL (tests switch it off to compare with the `.values_list` path).
 USE_COPY = True
+# Frames read at once on PostgreSQL, each over its own connection (two cores: the server's work and the parsing
+# overlap; more threads only queue on the GIL).
+LOAD_THREADS = 3
 EARLIEST = dt.date(2000, 1, 1)
 
 # Loans that have had money lent: the rest carry no figure.
@@ -87,26 +97,61 @@ def _visible(model: type[Model], user: User | None) -> QuerySet[Any]:
     return manager.all() if user is None else manager.restrict(user, "view")  # type: ignore[attr-defined]
 
 
-def _frame(name: str, qs: QuerySet[Any], columns: Mapping[str, str | Expression]) -> pl.DataFrame:
-    """Rows of `qs` as the engine frame `name`; `columns` maps each frame column to a field path or expression.
+@dataclass(frozen=True)
+class _Read:
+    """One frame's query, compiled in the calling thread; `_read_all` decides where it runs."""
 
-    Every column is selected under an alias (`c_<column>`), so the SQL names its own columns. On PostgreSQL the
-    restricted query is streamed out with COPY … TO STDOUT (CSV) and parsed by Polars, which is what keeps the
-    national load within seconds; on SQLite (or with `USE_COPY` off) the raw cursor rows of the same query go into
-    the frame; any other backend takes the `.values_list` tuples.
+    values: QuerySet[Any]
+    schema: dict[str, Any]
+
+
+def _read(
+    name: str, qs: QuerySet[Any], columns: Mapping[str, str | Expression], *, group_by: str | None = None
+) -> _Read:
+    """The query for frame `name` (or a subset of its columns); `columns` maps each frame column to a field path or
+    expression, and with `group_by` the expressions are aggregates over the rows sharing that field.
+
+    Every column is selected under an alias (`c_<column>`), so the SQL names its own columns.
     """
     aliases = {f"c_{col}": F(expr) if isinstance(expr, str) else expr for col, expr in columns.items()}
-    values = qs.order_by().annotate(**aliases).values_list(*aliases)
-    schema = {col: SCHEMAS[name][col] for col in columns}
+    base = qs.order_by()
+    if group_by is not None:
+        base = base.values(group_by)
+    values = base.annotate(**aliases).values_list(*aliases)
+    return _Read(values=values, schema={col: SCHEMAS[name][col] for col in columns})
+
+
+def _run(read: _Read) -> pl.DataFrame:
+    """Rows of the query as a frame. On PostgreSQL the restricted query is streamed out with COPY … TO STDOUT (CSV)
+    and parsed by Polars, which is what keeps the national load within seconds; on SQLite (or with `USE_COPY` off)
+    the raw cursor rows of the same query go into the frame; any other backend takes the `.values_list` tuples.
+    """
     if connection.vendor not in ("postgresql", "sqlite"):
-        return pl.DataFrame(list(values), schema=schema, orient="row")
+        return pl.DataFrame(list(read.values), schema=read.schema, orient="row")
     try:
-        sql, params = values.query.sql_with_params()
+        sql, params = read.values.query.sql_with_params()
     except EmptyResultSet:  # restrict() gave .none(): nothing to read
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=read.schema)
     if connection.vendor == "sqlite" or not USE_COPY:
-        return _cursor_frame(sql, params, schema)
-    return _copy_frame(sql, params, schema)
+        return _cursor_frame(sql, params, read.schema)
+    return _copy_frame(sql, params, read.schema)
+
+
+def _read_all(reads: Mapping[str, _Read | Callable[[], pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """Run the reads, on PostgreSQL in parallel over their own connections (outside a transaction only: a thread
+    could not see the caller's uncommitted rows), so the server's work and the parsing overlap."""
+    if connection.vendor != "postgresql" or not USE_COPY or connection.in_atomic_block:
+        return {name: _run(read) if isinstance(read, _Read) else read() for name, read in reads.items()}
+    with ThreadPoolExecutor(max_workers=LOAD_THREADS, thread_name_prefix="lending-frames") as pool:
+        futures = {name: pool.submit(_run_in_thread, read) for name, read in reads.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _run_in_thread(read: _Read | Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    try:
+        return _run(read) if isinstance(read, _Read) else read()
+    finally:
+        connection.close()  # this thread's own connection: the pool's threads end with the load
 
 
 def _cursor_frame(sql: str, params: Any, schema: Mapping[str, Any]) -> pl.DataFrame:
@@ -120,47 +165,52 @@ def _cursor_frame(sql: str, params: Any, schema: Mapping[str, Any]) -> pl.DataFr
 
 
 def _copy_frame(sql: str, params: Any, schema: Mapping[str, Any]) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)", params) as copy,
-    ):
-        for block in copy:
-            buffer.write(block)
+    from psycopg import ClientCursor
+
+    with connection.cursor() as cursor:
+        conn = cursor.cursor.connection
+        statement = ClientCursor(conn).mogrify(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)", params)
+        with connection.wrap_database_errors:  # libpq's errors as Django's, as `cursor.execute` would raise them
+            data = _copy_out(conn.pgconn, statement)
     # Booleans arrive as t/f; everything else parses under its own type.
     overrides = {f"c_{col}": pl.String if dtype == pl.Boolean else dtype for col, dtype in schema.items()}
-    raw = pl.read_csv(buffer.getvalue(), schema_overrides=overrides)
+    raw = pl.read_csv(data, schema_overrides=overrides)
     return raw.select(
         (pl.col(f"c_{col}") == "t" if dtype == pl.Boolean else pl.col(f"c_{col}")).alias(col)
         for col, dtype in schema.items()
     )
 
 
-def lending_frames(*, user: User | None, as_of: dt.date) -> LendingFrames:
-    """Everything the indicators read, limited to what `user` may view (None: everything)."""
+def _copy_out(pgconn: Any, statement: str) -> bytes:
+    """The output of a COPY … TO STDOUT, read straight from libpq: psycopg's `Copy` iterator takes a generator
+    round trip per row, which at millions of rows costs more than the server's own work."""
+    from psycopg import errors as psycopg_errors
+    from psycopg import pq
+
+    result = pgconn.exec_(statement.encode())
+    if result.status != pq.ExecStatus.COPY_OUT:
+        raise psycopg_errors.error_from_result(result)
+    data = bytearray()
+    get = pgconn.get_copy_data
+    while (received := get(0))[0] > 0:
+        data += received[1]
+    final = pgconn.get_result()
+    while pgconn.get_result() is not None:  # drain, so the connection is ready for the next statement
+        pass
+    if received[0] == -2 or final is None or final.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg_errors.error_from_result(final) if final is not None else DatabaseError("COPY failed")
+    return bytes(data)
+
+
+def lending_frames(*, user: User | None, as_of: dt.date, since: dt.date | None = None) -> LendingFrames:
+    """Everything the indicators read, limited to what `user` may view (None: everything).
+
+    With `since`, repayments dated before it come summed per loan (`LendingFrames.summed_before`): the frames then
+    serve periods starting on or after `since` only, and hold about a third of the national transaction rows.
+    """
     loans_qs = _visible(Loan, user).filter(status__in=LENT_STATUSES)
-    loans = _frame(
-        "loans",
-        loans_qs,
-        {
-            "loan_id": "pk",
-            "borrower_id": "borrower_id",
-            "bank_id": "bank_id",
-            "bank_path": "bank__tree_path",
-            "park_id": "park_id",
-            "region_code": "region_code",
-            "size_class": "borrower__size_class",
-            "principal_fen": _fen("principal"),
-            "is_ip_pledge": "is_ip_pledge",
-            "classification": "classification",
-            "closed_on": "closed_on",
-            "written_off_on": "written_off_on",
-            "renewal_of_id": "renewal_of_id",
-        },
-    )
     loan_ids = loans_qs.values("pk")
     if user is not None:
-        loans = loans.join(_first_financing(loans_qs), on="borrower_id", how="left")
         tx_qs = LoanTransaction.objects.filter(loan__in=loan_ids)
         collateral_qs = LoanCollateral.objects.filter(loan__in=loan_ids)
         reports_qs = ImplementationReport.objects.filter(collateral__loan__in=loan_ids)
@@ -170,56 +220,140 @@ def lending_frames(*, user: User | None, as_of: dt.date) -> LendingFrames:
         collateral_qs = LoanCollateral.objects.all()
         reports_qs = ImplementationReport.objects.all()
         changes_qs = ClassificationChange.objects.all()
-    transactions = _frame(
-        "transactions",
-        tx_qs.filter(reversed_at__isnull=True, value_date__lte=as_of),
-        {
-            "loan_id": "loan_id",
-            "kind": "kind",
-            "value_date": "value_date",
-            "amount_fen": _fen("amount"),
-            "principal_fen": _fen("principal_part"),
-        },
-    )
-    collateral = _frame(
-        "collateral",
-        collateral_qs,
-        {
-            "collateral_id": "pk",
-            "loan_id": "loan_id",
-            "ip_right_id": "ip_right_id",
-            "ip_kind": "ip_right__kind",
-            "appraised_value_fen": _fen("appraised_value"),
-        },
-    )
-    reports = _frame(
-        "implementation_reports",
-        reports_qs,
-        {"collateral_id": "collateral_id", "reported_on": "reported_on", "status": "status"},
-    )
-    changes = _frame(
-        "classification_changes",
-        changes_qs,
-        {
-            "loan_id": "loan_id",
-            "business_day": "business_day",
-            "from_class": "from_class",
-            "to_class": "to_class",
-            "seq": "pk",
-        },
-    )
-    credit_plans, npl_reports = _bank_reports(user)
+    reads: dict[str, _Read | Callable[[], pl.DataFrame]] = {
+        **_transaction_reads(tx_qs.filter(reversed_at__isnull=True, value_date__lte=as_of), since),
+        "loans": _read(
+            "loans",
+            loans_qs,
+            {
+                "loan_id": "pk",
+                "borrower_id": "borrower_id",
+                "bank_id": "bank_id",
+                "park_id": "park_id",
+                "region_code": "region_code",
+                "principal_fen": _fen("principal"),
+                "is_ip_pledge": "is_ip_pledge",
+                "classification": "classification",
+                "closed_on": "closed_on",
+                "written_off_on": "written_off_on",
+                "renewal_of_id": "renewal_of_id",
+            },
+        ),
+        # Tree paths and size classes looked up apart rather than joined to 300,000 loans in the database (half
+        # the loans query's time); organisations are a few thousand rows, and their paths are not restricted.
+        "banks": _read("loans", Organisation.objects.all(), {"bank_id": "pk", "bank_path": "tree_path"}),
+        "borrowers": _read(
+            "loans",
+            _borrowers(loans_qs, user),
+            {"borrower_id": "pk", "size_class": "size_class"},
+        ),
+        "implementation_reports": _read(
+            "implementation_reports",
+            reports_qs,
+            {"collateral_id": "collateral_id", "reported_on": "reported_on", "status": "status", "seq": "pk"},
+        ),
+        "collateral": _read(
+            "collateral",
+            collateral_qs,
+            {
+                "collateral_id": "pk",
+                "loan_id": "loan_id",
+                "ip_right_id": "ip_right_id",
+                "ip_kind": "ip_right__kind",
+                "appraised_value_fen": _fen("appraised_value"),
+            },
+        ),
+        "classification_changes": _read(
+            "classification_changes",
+            changes_qs,
+            {
+                "loan_id": "loan_id",
+                "business_day": "business_day",
+                "from_class": "from_class",
+                "to_class": "to_class",
+                "seq": "pk",
+            },
+        ),
+        "credit_plans": _read(
+            "credit_plans",
+            _visible(CreditPlan, user),
+            {
+                "bank_id": "bank_id",
+                "bank_path": "bank__tree_path",
+                "year": "year",
+                "planned_amount_fen": _fen("planned_amount"),
+                "planned_clients": "planned_clients",
+            },
+        ),
+        "registrations": partial(_registrations, user),
+    }
+    loaded = _read_all(reads)
+    transactions = _transactions_frame(loaded, since)
+    loans = loaded["loans"].join(loaded["banks"], on="bank_id", how="left")
+    loans = loans.join(loaded["borrowers"], on="borrower_id", how="left")
+    if user is not None:
+        loans = loans.join(_first_financing(loans_qs), on="borrower_id", how="left")
     return LendingFrames(
         loans=conform("loans", loans),
         transactions=conform("transactions", transactions),
-        collateral=conform("collateral", collateral),
-        implementation_reports=conform("implementation_reports", reports),
-        classification_changes=conform("classification_changes", changes),
-        registrations=_registrations(user),
-        credit_plans=credit_plans,
-        npl_reports=npl_reports,
+        collateral=conform("collateral", loaded["collateral"]),
+        implementation_reports=conform("implementation_reports", loaded["implementation_reports"]),
+        classification_changes=conform("classification_changes", loaded["classification_changes"]),
+        registrations=loaded["registrations"],
+        credit_plans=conform("credit_plans", loaded["credit_plans"]),
+        npl_reports=_npl_reports(user),
         as_of=as_of,
+        summed_before=since,
     )
+
+
+def _borrowers(loans_qs: QuerySet[Any], user: User | None) -> QuerySet[Any]:
+    every = Enterprise.objects.all()
+    return every if user is None else every.filter(pk__in=loans_qs.values("borrower_id"))
+
+
+def _transaction_reads(tx_qs: QuerySet[Any], since: dt.date | None) -> dict[str, _Read]:
+    """The transaction rows, or with `since` three reads the covering index of migration 0003 serves apart:
+    repayments from `since` on, every other kind, and repayments before `since` summed per loan in the database
+    (only each loan's opening balance needs them) instead of shipping every past instalment."""
+    columns: dict[str, str | Expression] = {
+        "loan_id": "loan_id",
+        "kind": "kind",
+        "value_date": "value_date",
+        "amount_fen": _fen("amount"),
+        "principal_fen": _fen("principal_part"),
+    }
+    if since is None:
+        return {"transactions": _read("transactions", tx_qs, columns)}
+    others = [kind for kind in TransactionKind.values if kind != TransactionKind.REPAYMENT]
+    repayments = tx_qs.filter(kind=TransactionKind.REPAYMENT)
+    # A repayment moves principal by its principal part only: its kind and amount need not travel.
+    repaid: dict[str, str | Expression] = {
+        "loan_id": "loan_id",
+        "value_date": "value_date",
+        "principal_fen": _fen("principal_part"),
+    }
+    return {
+        "repaid_since": _read("transactions", repayments.filter(value_date__gte=since), repaid),
+        "repaid_before": _read(
+            "transactions",
+            repayments.filter(value_date__lt=since),
+            # PostgreSQL sums bigint as numeric: cast back, so no row arrives as a Decimal.
+            {"loan_id": "loan_id", "principal_fen": Cast(Sum(_fen("principal_part")), BigIntegerField())},
+            group_by="loan_id",
+        ),
+        "transactions": _read("transactions", tx_qs.filter(kind__in=others), columns),
+    }
+
+
+def _transactions_frame(loaded: Mapping[str, pl.DataFrame], since: dt.date | None) -> pl.DataFrame:
+    """The transactions frame from `_transaction_reads`; repayments read with `since` carry no amount (null)."""
+    if since is None:
+        return loaded["transactions"]
+    repayment = pl.lit(TransactionKind.REPAYMENT.value)
+    before = loaded["repaid_before"].with_columns(value_date=pl.lit(since - dt.timedelta(days=1)))
+    repaid = [frame.with_columns(kind=repayment) for frame in (loaded["repaid_since"], before)]
+    return pl.concat([loaded["transactions"], *repaid], how="diagonal_relaxed")
 
 
 def may_view_indicators(user: Any) -> bool:
@@ -277,7 +411,7 @@ def compute_indicators(
     user: User, *, period_start: dt.date, period_end: dt.date, slice_key: str, granularity: str
 ) -> dict[str, pl.DataFrame]:
     """The labelled indicator tables the user may see, for one slice (the summary and series tables always)."""
-    frames = lending_frames(user=user, as_of=business_date())
+    frames = lending_frames(user=user, as_of=business_date(), since=period_start)
     tables = indicator_set(
         frames, period_start=period_start, period_end=period_end, slices=[slice_key], granularity=granularity
     )
@@ -303,19 +437,21 @@ def _first_financing(loans_qs: QuerySet[Any]) -> pl.DataFrame:
 
 def _registrations(user: User | None) -> pl.DataFrame:
     regs_qs = _visible(PledgeRegistration, user)
-    regs = _frame(
-        "registrations",
-        regs_qs,
-        {
-            "registration_id": "pk",
-            "registered_on": "registered_on",
-            "claim_amount_fen": _fen("claim_amount"),
-            "pledgor_id": "pledgor_id",
-            "pledgee_id": "pledgee_id",
-            "pledgee_path": "pledgee__tree_path",
-            "region_code": "region_code",
-            "size_class": "pledgor__size_class",
-        },
+    regs = _run(
+        _read(
+            "registrations",
+            regs_qs,
+            {
+                "registration_id": "pk",
+                "registered_on": "registered_on",
+                "claim_amount_fen": _fen("claim_amount"),
+                "pledgor_id": "pledgor_id",
+                "pledgee_id": "pledgee_id",
+                "pledgee_path": "pledgee__tree_path",
+                "region_code": "region_code",
+                "size_class": "pledgor__size_class",
+            },
+        )
     )
     rights_qs = PledgedRight.objects.all() if user is None else PledgedRight.objects.filter(registration__in=regs_qs)
     kinds = pl.DataFrame(
@@ -324,9 +460,8 @@ def _registrations(user: User | None) -> pl.DataFrame:
         orient="row",
     )
     first_kind = kinds.sort("pk").group_by("registration_id").agg(pl.col("ip_kind").first())
-    members = ParkMembership.objects.filter(left_on__isnull=True)
-    if user is not None:
-        members = members.filter(enterprise_id__in=regs_qs.values("pledgor_id"))
+    # Only pledgors' parks join: without the filter every membership on the platform would be read.
+    members = ParkMembership.objects.filter(left_on__isnull=True, enterprise_id__in=regs_qs.values("pledgor_id"))
     parks = pl.DataFrame(
         list(members.order_by().values_list("enterprise_id", "park_id")),
         schema={"pledgor_id": pl.Int64, "park_id": pl.Int64},
@@ -338,25 +473,13 @@ def _registrations(user: User | None) -> pl.DataFrame:
     return conform("registrations", regs)
 
 
-def _bank_reports(user: User | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    plans = _frame(
-        "credit_plans",
-        _visible(CreditPlan, user),
-        {
-            "bank_id": "bank_id",
-            "bank_path": "bank__tree_path",
-            "year": "year",
-            "planned_amount_fen": _fen("planned_amount"),
-            "planned_clients": "planned_clients",
-        },
-    )
+def _npl_reports(user: User | None) -> pl.DataFrame:
     rows = _visible(BankNplReport, user).order_by().values_list("bank_id", "bank__tree_path", "as_of", "npl_ratio")
-    npl = pl.DataFrame(
+    return pl.DataFrame(
         [(bank, path, day, int(Decimal(ratio) * 1_000_000)) for bank, path, day, ratio in rows],
         schema=SCHEMAS["npl_reports"],
         orient="row",
     )
-    return conform("credit_plans", plans), npl
 
 
 # ---------------------------------------------------------------------------

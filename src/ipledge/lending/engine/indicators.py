@@ -33,7 +33,8 @@ Lending basis (bank statistics, CBIRC/NFRA; 银保监发〔2019〕34号), over I
   period, by size class (大/中/小/微).
 - T3 (requirements T3): implementation rate of pledged patents at a day = patents in the collateral of a loan active
   that day (money lent to it on or before that day, not closed or written off by then) whose latest implementation report on
-  or before the day says self-use, licensed or transferred ÷ such patents with a report; quarter ends of the period.
+  or before the day (of one day's reports, the last recorded) says self-use, licensed or transferred ÷ such patents
+  with a report; quarter ends of the period.
 
 Registration basis (CNIPA statistics, domain.md §5.1) from pledge registrations: registered pledge amount
 (质押登记金额: claim amounts of registrations registered in the period), pledge projects (质押项目数: registrations)
@@ -103,7 +104,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "ip_kind": pl.String,
         "appraised_value_fen": pl.Int64,
     },
-    "implementation_reports": {"collateral_id": pl.Int64, "reported_on": pl.Date, "status": pl.String},
+    "implementation_reports": {"collateral_id": pl.Int64, "reported_on": pl.Date, "status": pl.String, "seq": pl.Int64},
     "classification_changes": {
         "loan_id": pl.Int64,
         "business_day": pl.Date,
@@ -151,8 +152,8 @@ def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
             columns.append(value.fill_null(defaults[column]) if column in defaults else value)
         else:
             columns.append(pl.lit(defaults.get(column), dtype=dtype).alias(column))
-    if name == "classification_changes" and "seq" not in frame.columns:
-        columns[-1] = pl.int_range(pl.len(), dtype=pl.Int64).alias("seq")
+    if name in ("classification_changes", "implementation_reports") and "seq" not in frame.columns:
+        columns[-1] = pl.int_range(pl.len(), dtype=pl.Int64).alias("seq")  # recorded order: the rows' own
     return frame.select(columns)
 
 
@@ -189,7 +190,7 @@ class LendingFrames:
                 built[name] = conform(name, given)
             else:
                 built[name] = conform(name, pl.DataFrame(list(given), infer_schema_length=None))
-        return cls(as_of=as_of, **built)
+        return cls(as_of=as_of, **built)  # type: ignore[arg-type]  # one frame per table name
 
 
 # ---------------------------------------------------------------------------
@@ -744,13 +745,15 @@ def _implementation(frames: LendingFrames, facts: _Facts, period_start: dt.date,
         (pl.col("first_funded") <= pl.col("day"))
         & (pl.col("ended_on").is_null() | (pl.col("ended_on") > pl.col("day")))
     )
-    reports = frames.implementation_reports.sort("reported_on")
+    # Two reports of one day: the later recorded (`seq`) stands, so the figure does not depend on row order (the
+    # backward as-of join takes the last right row whose date is on or before the day).
+    reports = frames.implementation_reports.sort("reported_on", "seq")
     with_report = pledged.join_asof(
         reports, left_on="day", right_on="reported_on", by="collateral_id", strategy="backward", check_sortedness=False
     )
     # A patent could sit in two loans' collateral (a renewal): count it once, by its latest report.
     per_patent = with_report.group_by("day", "ip_right_id").agg(
-        pl.col("reported_on").max(), pl.col("status").sort_by("reported_on", nulls_last=False).last()
+        pl.col("reported_on").max(), pl.col("status").sort_by("reported_on", "seq", nulls_last=False).last()
     )
     counted = per_patent.group_by("day").agg(
         pl.len().cast(pl.Int64).alias("patents"),
