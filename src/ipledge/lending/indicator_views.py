@@ -106,7 +106,10 @@ def indicator_dashboard(request: AuthenticatedRequest) -> HttpResponse:
         slice_key=params["slice"],
         granularity=params["granularity"],
     )
-    subtitle = f"{params['period_start']:%Y-%m-%d} 至 {params['period_end']:%Y-%m-%d}"
+    subtitle = _("%(start)s 至 %(end)s") % {
+        "start": f"{params['period_start']:%Y-%m-%d}",
+        "end": f"{params['period_end']:%Y-%m-%d}",
+    }
     if request.GET.get("format") == "xlsx":
         return _xlsx(request, tables, params, subtitle)
     slice_key = params["slice"]
@@ -196,7 +199,7 @@ def _table(name: str, table: pl.DataFrame) -> dict[str, Any]:
     # Slice keys are ids or codes: the `name` column beside them is what people read.
     hidden = {"bank", "head_office", "park", "bank_id"} & set(table.columns)
     columns = [c for c in table.columns if c not in hidden]
-    headings = [COLUMN_TITLES.get(c, c) + ("（元）" if c.endswith("_fen") else "") for c in columns]
+    headings = [str(COLUMN_TITLES.get(c, c)) + (str(_("（元）")) if c.endswith("_fen") else "") for c in columns]
     rows = [[_cell(c, row[c]) for c in columns] for row in table.iter_rows(named=True)]
     if name.endswith("_summary") and len(rows) == 1:
         # One row of many figures reads better as a list: 指标 | 数值

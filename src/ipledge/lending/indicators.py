@@ -25,6 +25,7 @@ from django.db import DatabaseError, connection
 from django.db.models import BigIntegerField, Expression, ExpressionWrapper, F, Min, Model, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ipledge.core.choices import AdminLevel, OrganisationKind
 from ipledge.core.context import business_date
@@ -486,76 +487,76 @@ def _npl_reports(user: User | None) -> pl.DataFrame:
 # Presentation: names for the keys, JSON rows, the workbook
 # ---------------------------------------------------------------------------
 
-TABLE_TITLES: dict[str, str] = {
-    "lending_summary": "贷款口径·汇总",
-    "lending_series": "贷款口径·按期间",
-    "npl_vs_bank": "不良率与全行对比",
-    "credit_plan": "单列信贷计划完成情况",
-    "t2_first_financing": "首次知识产权融资企业",
-    "t3_implementation": "质押专利实施率",
-    "registration_summary": "登记口径·汇总",
-    "registration_series": "登记口径·按期间",
-    "puhui_thresholds": "普惠标准",
+TABLE_TITLES: dict[str, Any] = {
+    "lending_summary": gettext_lazy("贷款口径·汇总"),
+    "lending_series": gettext_lazy("贷款口径·按期间"),
+    "npl_vs_bank": gettext_lazy("不良率与全行对比"),
+    "credit_plan": gettext_lazy("单列信贷计划完成情况"),
+    "t2_first_financing": gettext_lazy("首次知识产权融资企业"),
+    "t3_implementation": gettext_lazy("质押专利实施率"),
+    "registration_summary": gettext_lazy("登记口径·汇总"),
+    "registration_series": gettext_lazy("登记口径·按期间"),
+    "puhui_thresholds": gettext_lazy("普惠标准"),
 }
-SLICE_TITLES: dict[str, str] = {
-    "bank": "经办银行",
-    "head_office": "银行总行",
-    "park": "园区",
-    "province": "省份",
-    "city": "城市",
-    "ip_kind": "知识产权类型",
-    "size_class": "企业规模",
+SLICE_TITLES: dict[str, Any] = {
+    "bank": gettext_lazy("经办银行"),
+    "head_office": gettext_lazy("银行总行"),
+    "park": gettext_lazy("园区"),
+    "province": gettext_lazy("省份"),
+    "city": gettext_lazy("城市"),
+    "ip_kind": gettext_lazy("知识产权类型"),
+    "size_class": gettext_lazy("企业规模"),
 }
-COLUMN_TITLES: dict[str, str] = {
-    "new_amount_fen": "新增贷款金额",
-    "new_loans": "新增贷款笔数",
-    "borrowers": "累放贷款户数",
-    "balance_fen": "贷款余额",
-    "loans_with_balance": "有余额贷款笔数",
-    "clients_with_balance": "有余额客户数",
-    "npl_balance_fen": "不良贷款余额",
-    "npl_ratio": "不良率",
-    "pledge_principal_fen": "质押率·贷款金额",
-    "pledge_appraised_fen": "质押率·评估价值",
-    "pledge_loans_valued": "质押率·计入笔数",
-    "pledge_loans_unvalued": "质押率·缺评估值笔数",
-    "pledge_rate": "质押率",
-    "puhui_loans": "普惠贷款笔数",
-    "puhui_amount_fen": "普惠贷款金额",
-    "puhui_share_loans": "普惠占比（笔数）",
-    "puhui_share_amount": "普惠占比（金额）",
-    "first_financed": "首次融资企业数",
-    "bucket": "期间起",
-    "bucket_end": "期间止",
-    "bank_npl_as_of": "全行不良率统计日",
-    "bank_npl_ratio": "全行不良率",
-    "tolerance_ratio": "容忍上限",
-    "excess_pp": "高出（百分点）",
-    "within_tolerance": "在容忍度内",
-    "bank_id": "银行",
-    "year": "年度",
-    "planned_amount_fen": "计划投放金额",
-    "planned_clients": "计划服务户数",
-    "through": "统计截至",
-    "disbursed_fen": "已投放金额",
-    "clients": "已服务户数",
-    "amount_fulfilment": "金额完成率",
-    "clients_fulfilment": "户数完成率",
-    "enterprises": "企业数",
-    "day": "统计日",
-    "patents": "质押专利数",
-    "with_report": "有实施报告",
-    "implemented": "已实施",
-    "implementation_rate": "实施率",
-    "registered_amount_fen": "质押登记金额",
-    "projects": "质押项目数",
-    "projects_without_amount": "未载明金额项目数",
-    "puhui_projects": "普惠项目数",
-    "puhui_share": "普惠占比",
-    "since": "起始日",
-    "until": "截止日",
-    "below_fen": "单笔金额低于",
-    "name": "名称",
+COLUMN_TITLES: dict[str, Any] = {
+    "new_amount_fen": gettext_lazy("新增贷款金额"),
+    "new_loans": gettext_lazy("新增贷款笔数"),
+    "borrowers": gettext_lazy("累放贷款户数"),
+    "balance_fen": gettext_lazy("贷款余额"),
+    "loans_with_balance": gettext_lazy("有余额贷款笔数"),
+    "clients_with_balance": gettext_lazy("有余额客户数"),
+    "npl_balance_fen": gettext_lazy("不良贷款余额"),
+    "npl_ratio": gettext_lazy("不良率"),
+    "pledge_principal_fen": gettext_lazy("质押率·贷款金额"),
+    "pledge_appraised_fen": gettext_lazy("质押率·评估价值"),
+    "pledge_loans_valued": gettext_lazy("质押率·计入笔数"),
+    "pledge_loans_unvalued": gettext_lazy("质押率·缺评估值笔数"),
+    "pledge_rate": gettext_lazy("质押率"),
+    "puhui_loans": gettext_lazy("普惠贷款笔数"),
+    "puhui_amount_fen": gettext_lazy("普惠贷款金额"),
+    "puhui_share_loans": gettext_lazy("普惠占比（笔数）"),
+    "puhui_share_amount": gettext_lazy("普惠占比（金额）"),
+    "first_financed": gettext_lazy("首次融资企业数"),
+    "bucket": gettext_lazy("期间起"),
+    "bucket_end": gettext_lazy("期间止"),
+    "bank_npl_as_of": gettext_lazy("全行不良率统计日"),
+    "bank_npl_ratio": gettext_lazy("全行不良率"),
+    "tolerance_ratio": gettext_lazy("容忍上限"),
+    "excess_pp": gettext_lazy("高出（百分点）"),
+    "within_tolerance": gettext_lazy("在容忍度内"),
+    "bank_id": gettext_lazy("银行"),
+    "year": gettext_lazy("年度"),
+    "planned_amount_fen": gettext_lazy("计划投放金额"),
+    "planned_clients": gettext_lazy("计划服务户数"),
+    "through": gettext_lazy("统计截至"),
+    "disbursed_fen": gettext_lazy("已投放金额"),
+    "clients": gettext_lazy("已服务户数"),
+    "amount_fulfilment": gettext_lazy("金额完成率"),
+    "clients_fulfilment": gettext_lazy("户数完成率"),
+    "enterprises": gettext_lazy("企业数"),
+    "day": gettext_lazy("统计日"),
+    "patents": gettext_lazy("质押专利数"),
+    "with_report": gettext_lazy("有实施报告"),
+    "implemented": gettext_lazy("已实施"),
+    "implementation_rate": gettext_lazy("实施率"),
+    "registered_amount_fen": gettext_lazy("质押登记金额"),
+    "projects": gettext_lazy("质押项目数"),
+    "projects_without_amount": gettext_lazy("未载明金额项目数"),
+    "puhui_projects": gettext_lazy("普惠项目数"),
+    "puhui_share": gettext_lazy("普惠占比"),
+    "since": gettext_lazy("起始日"),
+    "until": gettext_lazy("截止日"),
+    "below_fen": gettext_lazy("单笔金额低于"),
+    "name": gettext_lazy("名称"),
     **SLICE_TITLES,
 }
 # Columns holding names of organisations, parks, regions or choices, keyed by the id/code column they label.
@@ -563,10 +564,10 @@ LABELLED = ("bank", "head_office", "park", "province", "city", "ip_kind", "size_
 
 
 def table_title(name: str) -> str:
-    for prefix, basis in (("lending_by_", "贷款口径"), ("registration_by_", "登记口径")):
+    for prefix, basis in (("lending_by_", _("贷款口径")), ("registration_by_", _("登记口径"))):
         if name.startswith(prefix):
-            return f"{basis}·按{SLICE_TITLES.get(name[len(prefix) :], name)}"
-    return TABLE_TITLES.get(name, name)
+            return _("%(basis)s·按%(slice)s") % {"basis": basis, "slice": SLICE_TITLES.get(name[len(prefix) :], name)}
+    return str(TABLE_TITLES.get(name, name))
 
 
 def _names(key: str, values: Iterable[Any]) -> dict[Any, str]:
@@ -631,8 +632,8 @@ def tables_workbook(tables: Mapping[str, pl.DataFrame], *, subtitle: str) -> byt
         sheet = book.add_worksheet(title)
         sheet.write_string(0, 0, f"{table_title(name)}　{subtitle}")
         for col, column in enumerate(table.columns):
-            heading = COLUMN_TITLES.get(column, column)
-            sheet.write_string(1, col, f"{heading}（元）" if column.endswith("_fen") else heading, head)
+            heading = str(COLUMN_TITLES.get(column, column))
+            sheet.write_string(1, col, heading + _("（元）") if column.endswith("_fen") else heading, head)
             sheet.set_column(col, col, 16)
         for r, row in enumerate(table.iter_rows(), start=2):
             for col, (column, value) in enumerate(zip(table.columns, row, strict=True)):
