@@ -356,3 +356,31 @@ def test_maker_checker_withdrawal_and_schema_errors(world: World) -> None:
         own = _ok(send(ent, "post", "/loans", {**body, "bank_id": world.orgs["bank1_sub"].pk}), 201)
         assert own["status"] == LoanStatus.SUBMITTED and own["borrower"]["id"] == world.enterprises["e1"].pk
         assert_error(send(ent, "post", "/loans", {**body, "bank_id": None}), 400, field="bank_id", rule="required")
+
+
+def test_missed_payments_take_a_loan_to_substandard_through_the_daily_job(world: World) -> None:
+    """Disbursed through the API, never repaid: the close of business 91 days after the first due date moves it
+    from 正常 to 关注 (day 8) and then to 次级; the API shows the class, the days past due and each transition."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    op = session_client(world.user("bank1_sub"))
+    loan = active_loan(world)  # disbursed 2025-01-15, first instalment due 2025-02-15
+    first_due = date(2025, 2, 15)
+    for day in (date(2025, 2, 22), date(2025, 2, 23), date(2025, 5, 16), date(2025, 5, 17)):
+        with as_of(day):
+            call_command("close_of_business", stdout=StringIO())
+    with as_of(date(2025, 5, 17)):
+        detail = _ok(get(op, f"/loans/{loan.pk}"))
+    assert (date(2025, 5, 17) - first_due).days == 91
+    assert detail["classification"] == "substandard" and detail["days_past_due"] == 91
+    history = [
+        (c["business_day"], c["from_class"], c["to_class"], c["reasons"]) for c in detail["classification_history"]
+    ]
+    assert [h[:3] for h in history] == [
+        ("2025-02-23", "normal", "special_mention"),
+        ("2025-05-17", "special_mention", "substandard"),
+    ]
+    assert "dpd_gt_7" in history[0][3] and "dpd_gt_90" in history[1][3]
+    assert detail["position"]["days_past_due"] == 91 and detail["position"]["overdue_principal"] != "0.00"
