@@ -141,10 +141,25 @@ def enterprise_oracle(user: User, action: str, obj: Enterprise) -> bool:
     if org.kind in (OrganisationKind.IP_OFFICE, OrganisationKind.DEVELOPMENT_REFORM):
         return in_jurisdiction(org, obj.region_code) or any(in_jurisdiction(org, p.region.code) for p in parks)
     if org.kind == OrganisationKind.BANK:
-        # Its customers: borrowers of its loans and pledgors of the pledges it holds or filed.
+        # Its customers, once they took part: borrowers that applied themselves or were lent money, and pledgors
+        # that confirmed a filing pledged to it or filed by it.
         return action == Action.VIEW and (
-            any(in_tree(org, loan.bank) for loan in obj.loans.all())
-            or any(in_tree(org, f.pledgee) or in_tree(org, f.filed_by_org) for f in obj.pledge_filings.all())
+            any(
+                in_tree(org, loan.bank)
+                and (
+                    loan.first_disbursed_on is not None
+                    or (
+                        obj.organisation_id is not None
+                        and loan.created_by is not None
+                        and loan.created_by.organisation_id == obj.organisation_id
+                    )
+                )
+                for loan in obj.loans.all()
+            )
+            or any(
+                (in_tree(org, f.pledgee) or in_tree(org, f.filed_by_org)) and f.pledgor_confirmed_at is not None
+                for f in obj.pledge_filings.all()
+            )
         )
     return False
 

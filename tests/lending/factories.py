@@ -257,6 +257,22 @@ def add_loans(w: World) -> dict[str, Loan]:
         services.loan_repay(
             loan=l1, amount=Money("84898.82"), value_date=date(2025, 2, 15), acting_user=w.user("bank1_sub")
         )
+        # Applications not yet lent: one the enterprise made itself (bank2 may now read e1), one bank2 opened by
+        # naming an enterprise (which reveals nothing about e1b).
+        l3 = services.loan_apply(
+            borrower=w.enterprises["e1"],
+            bank=w.orgs["bank2"],
+            requested_amount=Money("300000"),
+            requested_term_months=6,
+            acting_user=w.user("ent1"),
+        )
+        l4 = services.loan_apply(
+            borrower=w.enterprises["e1b"],
+            bank=w.orgs["bank2"],
+            requested_amount=Money("200000"),
+            requested_term_months=6,
+            acting_user=w.user("bank2"),
+        )
     l1.refresh_from_db()
     l2.refresh_from_db()
-    return {"l1": l1, "l2": l2}
+    return {"l1": l1, "l2": l2, "l3": l3, "l4": l4}

@@ -183,9 +183,9 @@ def test_banks_see_only_their_customers(world):
     assert _ids(get(bank, "/enterprises")) == set()
     add_pledges(world)
     pledgors = set(
-        PledgeFiling.objects.filter(pledgee__tree_path__startswith=world.orgs["bank1"].tree_path).values_list(
-            "pledgor_id", flat=True
-        )
+        PledgeFiling.objects.filter(
+            pledgee__tree_path__startswith=world.orgs["bank1"].tree_path, pledgor_confirmed_at__isnull=False
+        ).values_list("pledgor_id", flat=True)
     )
     assert pledgors and _ids(get(bank, "/enterprises")) == pledgors
     outsider = next(e for e in world.enterprises.values() if e.pk not in pledgors)
@@ -560,3 +560,29 @@ def test_memberships_are_not_duplicated_by_the_park_filter(world):
     assert body["count"] == 2
     e1 = next(i for i in body["items"] if i["id"] == world.enterprises["e1"].pk)
     assert [m["joined_on"] for m in e1["parks"]] == ["2022-01-01", "2020-01-01"]
+
+
+def test_a_bank_learns_nothing_by_naming_an_enterprise(world):
+    """An unconfirmed filing or a loan application the bank opened by USCC does not make the enterprise readable;
+    the pledgor's confirmation or a disbursement does."""
+    from ipledge.core.money import Money
+    from ipledge.lending.services import loan_apply
+    from ipledge.registration.services import filing_create
+
+    bank = session_client(world.users["bank2_admin"])
+    e1 = world.enterprises["e1"]
+    filing_create(
+        pledgor=e1,
+        pledgee=world.orgs["bank2"],
+        items=[{"ip_right": world.rights["r1"]}],
+        acting_user=world.user("bank2"),
+    )
+    loan_apply(
+        borrower=e1,
+        bank=world.orgs["bank2"],
+        requested_amount=Money("1000000"),
+        requested_term_months=12,
+        acting_user=world.user("bank2"),
+    )
+    assert_error(get(bank, f"/enterprises/{e1.pk}"), 404)
+    assert e1.pk not in _ids(get(bank, "/enterprises"))

@@ -154,9 +154,9 @@ def test_bank_lists_only_its_customers(client, world):
     assert listed(client.get(reverse("registry:enterprise_list"))) == []
     add_pledges(world)
     pledgors = set(
-        PledgeFiling.objects.filter(pledgee__tree_path__startswith=world.orgs["bank1"].tree_path).values_list(
-            "pledgor_id", flat=True
-        )
+        PledgeFiling.objects.filter(
+            pledgee__tree_path__startswith=world.orgs["bank1"].tree_path, pledgor_confirmed_at__isnull=False
+        ).values_list("pledgor_id", flat=True)
     )
     assert pledgors and set(listed(client.get(reverse("registry:enterprise_list")))) == pledgors
 

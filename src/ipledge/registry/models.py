@@ -70,7 +70,9 @@ class Park(models.Model):
 
 
 def _bank_customer_q(scope: Scope) -> Q:
-    """A bank reads the enterprises it does business with: borrowers of its loans and pledgors of its pledges.
+    """A bank reads the enterprises it does business with, once the enterprise took part: borrowers that applied
+    themselves or were lent money, and pledgors that confirmed a filing. Typing a USCC into an application or a
+    filing alone reveals nothing.
 
     The later apps' models are looked up lazily because they import this module.
     """
@@ -78,10 +80,18 @@ def _bank_customer_q(scope: Scope) -> Q:
 
     loan_model = apps.get_model("lending", "Loan")
     filing_model = apps.get_model("registration", "PledgeFiling")
-    borrowers = loan_model._default_manager.filter(scope.org_tree_q("bank__tree_path")).values("borrower_id")
-    pledgors = filing_model._default_manager.filter(
-        scope.org_tree_q("pledgee__tree_path") | scope.org_tree_q("filed_by_org__tree_path")
-    ).values("pledgor_id")
+    borrowers = (
+        loan_model._default_manager.filter(scope.org_tree_q("bank__tree_path"))
+        .filter(Q(first_disbursed_on__isnull=False) | Q(created_by__organisation_id=F("borrower__organisation_id")))
+        .values("borrower_id")
+    )
+    pledgors = (
+        filing_model._default_manager.filter(
+            scope.org_tree_q("pledgee__tree_path") | scope.org_tree_q("filed_by_org__tree_path")
+        )
+        .filter(pledgor_confirmed_at__isnull=False)
+        .values("pledgor_id")
+    )
     return Q(pk__in=borrowers) | Q(pk__in=pledgors)
 
 
