@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,55 +22,10 @@ from ipledge.lending.choices import DueDiligenceItem, LoanClass, LoanStatus
 from ipledge.lending.classification import close_of_business
 from ipledge.lending.models import Loan
 from ipledge.registration.models import PledgeFiling
-from tests.conftest import chromium_path
+from tests.e2e.browser import log_in, log_out, new_page
 from tests.lending.factories import contracted_loan, pledge_registration
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.fail("REQUIRE_BROWSER is set but Chromium is not installed (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def new_page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(15_000)
-    return context.new_page()
-
-
-def log_in(page, base: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form:has(input[name=password]) button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def log_out(page) -> None:  # type: ignore[no-untyped-def]
-    page.click("form[action$='/logout/'] button[type=submit]")
-    page.wait_for_url("**/login/**")
 
 
 def post_action(  # type: ignore[no-untyped-def]

@@ -9,38 +9,16 @@ import pytest
 
 from ipledge.core.synthetic import make_patent_number
 from ipledge.registry.models import IPRight
-from tests.conftest import chromium_path
+from tests.e2e.browser import new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.fail("REQUIRE_BROWSER is set but Chromium is not installed (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    yield page
+    page.context.close()
 
 
 def test_park_operator_adds_patent_after_fixing_check_digit(live_server, world, page) -> None:  # type: ignore[no-untyped-def]
