@@ -583,7 +583,23 @@ def _bank_report_scope_q(scope: Scope, action: str) -> Q | None:
     return None
 
 
-class CreditPlan(models.Model):
+class _BankReport(models.Model):
+    """A figure a bank keeps about itself: its tree writes it; the regulator and IP office of its region read it."""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def audit_region_code(self) -> str:
+        region = self.bank.region  # type: ignore[attr-defined]
+        return region.code if region is not None else ""
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: str) -> Q | None:
+        return _bank_report_scope_q(scope, action)
+
+
+class CreditPlan(_BankReport):
     """A bank's annual separate credit plan for IP-pledge lending (单列信贷计划, 银保监发〔2019〕34号)."""
 
     bank = models.ForeignKey(
@@ -623,17 +639,8 @@ class CreditPlan(models.Model):
     def __str__(self) -> str:
         return f"{self.bank} {self.year}"
 
-    @property
-    def audit_region_code(self) -> str:
-        region = self.bank.region
-        return region.code if region is not None else ""
 
-    @classmethod
-    def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        return _bank_report_scope_q(scope, action)
-
-
-class BankNplReport(models.Model):
+class BankNplReport(_BankReport):
     """The bank-wide NPL ratio a bank reports for a date, against which the IP-pledge NPL ratio is compared."""
 
     bank = models.ForeignKey(Organisation, verbose_name=_("银行"), on_delete=models.PROTECT, related_name="npl_reports")
@@ -665,15 +672,6 @@ class BankNplReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank} {self.as_of} {self.npl_ratio}"
-
-    @property
-    def audit_region_code(self) -> str:
-        region = self.bank.region
-        return region.code if region is not None else ""
-
-    @classmethod
-    def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        return _bank_report_scope_q(scope, action)
 
 
 class LprQuote(models.Model):
