@@ -27,7 +27,11 @@ demo: install
 	$(BIN)/ipledge seed_loans --if-empty
 	$(BIN)/ipledge close_of_business
 	$(BIN)/ipledge scan_pledge_alerts
+	$(BIN)/ipledge seed_valuations --if-empty
 	$(BIN)/ipledge demo_logins
+	@# One task worker beside the server runs batch revaluations; it stops with the server (Ctrl-C).
+	$(BIN)/ipledge db_worker --interval 1 >var/db_worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/ipledge runserver --noreload $(HOST):$(PORT)
 
 # The whole suite on SQLite; then, when DATABASE_URL names a PostgreSQL server, the database tests again there.

@@ -26,8 +26,9 @@ from ipledge.core.synthetic import make_uscc
 from ipledge.lending.models import BankNplReport, CreditPlan, Loan, LoanCollateral
 from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
+from ipledge.valuation.models import ComparableTransaction, RevaluationBatch, Valuation, ValuationBundle
 from tests.lending.factories import add_loans
-from tests.world import PDF_BYTES
+from tests.world import PDF_BYTES, add_valuations
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +133,23 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     },
     # Aggregates over restricted frames (tests/lending/test_indicator_views.py checks what each user sees).
     "lending_indicators:dashboard": ("page", None, None),
+    # Valuation
+    "valuation:list": ("list", Valuation, Action.VIEW),
+    "valuation:detail": ("object", Valuation, Action.VIEW),
+    "valuation:report": ("object", Valuation, Action.VIEW),
+    "valuation:submit": ("object_post", Valuation, Action.CHANGE),
+    "valuation:sign_off": ("object_post", Valuation, Action.APPROVE),
+    "valuation:right": ("object", IPRight, Action.VIEW),
+    # Whoever may value a right they see; the services check each right and the holder (tests/valuation).
+    "valuation:bundle_create": ("page", None, None),
+    "valuation:bundle_revalue": ("object_post", ValuationBundle, Action.VIEW),
+    "valuation:batches": ("list", RevaluationBatch, Action.VIEW),
+    "valuation:batch_detail": ("object", RevaluationBatch, Action.VIEW),
+    # A bank's own policy page (404 for other kinds; tests/valuation/test_views_valuation.py).
+    "valuation:policy": ("page", None, None),
+    "valuation:enterprise": ("object", Enterprise, Action.VIEW),
+    # The published method and model cards, the same for every user.
+    "valuation:model": ("page", None, None),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -216,6 +234,25 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("GET", "/lending/lpr"): ("open", None, None),
     # Aggregates over restricted frames (tests/lending/test_indicator_views.py checks what each user sees).
     ("GET", "/lending/indicators"): ("open", None, None),
+    # Valuation: creating one checks the right (or every right of a bundle) within the caller's view scope.
+    ("POST", "/valuations"): ("create", Valuation, Action.ADD),
+    ("POST", "/valuations/bundle"): ("create", Valuation, Action.ADD),
+    ("GET", "/valuations"): ("list", Valuation, Action.VIEW),
+    ("GET", "/valuations/{valuation_id}"): ("object", Valuation, Action.VIEW),
+    ("GET", "/valuations/{valuation_id}/report.docx"): ("object", Valuation, Action.VIEW),
+    ("POST", "/valuations/{valuation_id}/submit"): ("object", Valuation, Action.CHANGE),
+    ("POST", "/valuations/{valuation_id}/sign-off"): ("object", Valuation, Action.APPROVE),
+    # The caller's own bank's policy (403 for other kinds; tests/valuation/test_api_valuation.py).
+    ("GET", "/valuation/pledge-policy"): ("open", None, None),
+    ("PUT", "/valuation/pledge-policy"): ("open", None, None),
+    ("GET", "/valuation/comparables"): ("list", ComparableTransaction, Action.VIEW),
+    ("POST", "/valuation/comparables"): ("create", ComparableTransaction, Action.ADD),
+    ("GET", "/enterprises/{enterprise_id}/innovation-scores"): ("object", Enterprise, Action.VIEW),
+    ("POST", "/enterprises/{enterprise_id}/innovation-scores"): ("object", Enterprise, Action.VIEW),
+    ("POST", "/valuation/batches"): ("create", RevaluationBatch, Action.ADD),
+    ("GET", "/valuation/batches/{batch_id}"): ("object", RevaluationBatch, Action.VIEW),
+    # Model cards are published to every signed-in user.
+    ("GET", "/valuation/models"): ("open", None, None),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
@@ -259,6 +296,8 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/loans/{loan_id}/risk-flags"): {"reason": "矩阵测试", "funds_misused": True},
     ("POST", "/loans/{loan_id}/transactions/{transaction_id}/reverse"): {"reason": "矩阵测试"},
     ("POST", "/collateral/{collateral_id}/implementation"): {"status": "licensed", "reported_on": "2025-02-01"},
+    ("POST", "/valuations/{valuation_id}/submit"): {"note": "矩阵测试"},
+    ("POST", "/valuations/{valuation_id}/sign-off"): {"approve": False, "note": "矩阵测试"},
 }
 
 
@@ -326,6 +365,7 @@ def keyed_world(world):  # type: ignore[no-untyped-def]
             organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER, acting_user=world.user(key, Role.ADMIN)
         )
     add_loans(world)
+    add_valuations(world)
     return world
 
 

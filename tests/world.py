@@ -274,3 +274,73 @@ def add_pledges(w: World) -> World:
     )
     w.filings.update(f1=f1, f2=f2)
     return w
+
+
+def add_valuations(w: World) -> World:
+    """Valuation rows on both sides (Beijing e1, Jiangsu e2) made through the services: right valuations by the
+    enterprise (assigned to the valuer), by bank1_sub and by bank2; a bundle; each head office's pledge-rate policy;
+    comparables recorded by the exchange and the Jiangsu office; innovation scores; batches; and a (retired) learned
+    model. Call after `add_loans` or `add_pledges`, which make e1 and e2 customers of the banks."""
+    from ipledge.valuation import engine_bridge as bridge
+    from ipledge.valuation import services
+    from ipledge.valuation.models import ValuationModel
+
+    services.valuation_run(ip_right=w.rights["r1"], acting_user=w.user("ent1"), agency=w.orgs["valuer"])
+    services.valuation_run(ip_right=w.rights["r1"], acting_user=w.user("bank1_sub"))
+    services.valuation_run(ip_right=w.rights["r2"], acting_user=w.user("bank2"))
+    mark = ip_right_create(
+        kind=IPKind.TRADEMARK,
+        number="40999001",
+        title="智芯",
+        grant_date=datetime.date(2021, 3, 14),
+        valid_from=datetime.date(2021, 3, 14),
+        term_end=datetime.date(2031, 3, 13),
+        nice_classes=[9],
+        owners=[{"enterprise": w.enterprises["e1"]}],
+        acting_user=None,
+    )
+    w.rights["r1m"] = mark
+    bundle = services.bundle_create(
+        name="智芯组合", enterprise=w.enterprises["e1"], rights=[w.rights["r1"], mark], acting_user=w.user("ent1")
+    )
+    services.bundle_value(bundle=bundle, acting_user=w.user("ent1"))
+    mark2 = ip_right_create(
+        kind=IPKind.TRADEMARK,
+        number="40999002",
+        title="光谱",
+        grant_date=datetime.date(2022, 5, 1),
+        valid_from=datetime.date(2022, 5, 1),
+        term_end=datetime.date(2032, 4, 30),
+        nice_classes=[9],
+        owners=[{"enterprise": w.enterprises["e2"]}],
+        acting_user=None,
+    )
+    w.rights["r2m"] = mark2
+    services.bundle_create(
+        name="光谱组合", enterprise=w.enterprises["e2"], rights=[w.rights["r2"], mark2], acting_user=w.user("ent2")
+    )
+    rules = bridge.policy_rules(bridge.default_policy())
+    for bank in ("bank1", "bank2"):
+        services.pledge_policy_set(
+            bank=w.orgs[bank], name=f"{w.orgs[bank].name}质押率政策", rules=rules, acting_user=w.user(bank, Role.ADMIN)
+        )
+    for recorder, region in (("exchange", "110000"), ("ipo_js", "320000")):
+        services.comparable_record(
+            transaction_kind="transfer",
+            price=Money("800000"),
+            transacted_on=datetime.date(2025, 3, 1),
+            source="成交公告",
+            kind=IPKind.PATENT,
+            patent_type="invention",
+            ipc_section="H",
+            region_code=region,
+            acting_user=w.user(recorder),
+        )
+    services.innovation_score_compute(enterprise=w.enterprises["e1"], acting_user=w.user("ent1"))
+    services.innovation_score_compute(enterprise=w.enterprises["e2"], acting_user=w.user("ent2"))
+    services.revaluation_batch_start(acting_user=w.user("park1"), park=w.parks["p1"])
+    services.revaluation_batch_start(acting_user=w.user("ipo_js"), region=Region.objects.get(code="320000"))
+    ValuationModel.objects.create(
+        label="maintained", model_text="retired", card={"note": "matrix"}, training_rows=0, is_active=False
+    )
+    return w

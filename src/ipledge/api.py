@@ -23,6 +23,7 @@ from ipledge.lending.api import router as lending_router
 from ipledge.lending.indicator_api import router as lending_indicator_router
 from ipledge.registration.api import router as registration_router
 from ipledge.registry.api import router as registry_router
+from ipledge.valuation.api import router as valuation_router
 
 DESCRIPTION = """\
 知识产权质押融资平台 API. Authenticate with an organisation API key (`Authorization: Bearer ipk_…` or
@@ -101,6 +102,7 @@ api.add_router("", registry_router)
 api.add_router("", registration_router)
 api.add_router("", lending_router)
 api.add_router("", lending_indicator_router)
+api.add_router("", valuation_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

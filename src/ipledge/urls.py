@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("ipledge.registration.urls")),
     path("lending/indicators/", include("ipledge.lending.indicator_urls")),
     path("lending/", include("ipledge.lending.urls")),
+    path("valuation/", include("ipledge.valuation.urls")),
 ]

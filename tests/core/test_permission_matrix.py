@@ -51,8 +51,19 @@ from ipledge.registration.services import filing_confirm, filing_create, filing_
 from ipledge.registry.licensing import licence_record
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, LicenceContract, Park, ParkMembership
 from ipledge.registry.services import enterprise_update, membership_add, park_update
+from ipledge.valuation.models import (
+    BundleItem,
+    CohortStatistics,
+    ComparableTransaction,
+    InnovationScore,
+    PledgeRatePolicy,
+    RevaluationBatch,
+    Valuation,
+    ValuationBundle,
+    ValuationModel,
+)
 from tests.lending.factories import add_loans
-from tests.world import add_pledges
+from tests.world import add_pledges, add_valuations
 
 pytestmark = pytest.mark.django_db
 
@@ -294,6 +305,81 @@ def nobody(user: User, action: str, obj: Any) -> bool:
     return False
 
 
+def _enterprise_business(org: Organisation, enterprise: Enterprise | None, region_code: str) -> bool:
+    """The enterprise itself, its parks' administrations, and the IP office and NDRC of its region."""
+    if enterprise is None:
+        return False
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return enterprise.organisation_id == org.pk
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return any(in_tree(org, m.park.administering_org) for m in enterprise.memberships.all())
+    if org.kind in (OrganisationKind.IP_OFFICE, OrganisationKind.DEVELOPMENT_REFORM):
+        return in_jurisdiction(org, region_code)
+    return False
+
+
+def valuation_oracle(user: User, action: str, obj: Valuation) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.VALUER:
+        return action in (Action.VIEW, Action.CHANGE, Action.APPROVE) and in_tree(org, obj.agency)
+    if action != Action.VIEW:
+        return False
+    return in_tree(org, obj.requested_by_org) or _enterprise_business(org, obj.enterprise, obj.region_code)
+
+
+def bundle_oracle(user: User, action: str, obj: ValuationBundle) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.created_by_org)
+    if action != Action.VIEW:
+        return own
+    return own or _enterprise_business(org, obj.enterprise, obj.region_code)
+
+
+def bundle_item_oracle(user: User, action: str, obj: BundleItem) -> bool:
+    return bundle_oracle(user, action, obj.bundle)
+
+
+def batch_oracle(user: User, action: str, obj: RevaluationBatch) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.requested_by_org)
+    if action == Action.VIEW and org.kind == OrganisationKind.IP_OFFICE:
+        return own or in_jurisdiction(org, obj.region_code)
+    return own and action in (Action.VIEW, Action.CHANGE)
+
+
+def pledge_policy_oracle(user: User, action: str, obj: PledgeRatePolicy) -> bool:
+    org = user.organisation
+    if org.kind != OrganisationKind.BANK:
+        return False
+    if action == Action.VIEW:
+        # Its own tree's policies, and those of the offices above it (the policy it lends under).
+        return in_tree(org, obj.bank) or org.tree_path.startswith(obj.bank.tree_path)
+    return action in (Action.ADD, Action.CHANGE) and in_tree(org, obj.bank)
+
+
+def comparable_oracle(user: User, action: str, obj: ComparableTransaction) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.recorded_by_org)
+    if action != Action.VIEW:
+        return own and action in (Action.ADD, Action.CHANGE)
+    if org.kind == OrganisationKind.VALUER:
+        return True
+    if org.kind == OrganisationKind.IP_OFFICE:
+        return own or in_jurisdiction(org, obj.region_code)
+    return own
+
+
+def innovation_score_oracle(user: User, action: str, obj: InnovationScore) -> bool:
+    return action == Action.VIEW and enterprise_oracle(user, Action.VIEW, obj.enterprise)
+
+
+def valuation_model_oracle(user: User, action: str, obj: ValuationModel) -> bool:
+    org = user.organisation
+    if action == Action.VIEW:
+        return True
+    return org.kind == OrganisationKind.IP_OFFICE and jurisdiction(org) == ""
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -327,9 +413,18 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     CreditPlan: bank_report_oracle,
     BankNplReport: bank_report_oracle,
     LprQuote: region_oracle,  # published rates are public
+    Valuation: valuation_oracle,
+    ValuationBundle: bundle_oracle,
+    BundleItem: bundle_item_oracle,
+    RevaluationBatch: batch_oracle,
+    PledgeRatePolicy: pledge_policy_oracle,
+    ComparableTransaction: comparable_oracle,
+    InnovationScore: innovation_score_oracle,
+    ValuationModel: valuation_model_oracle,
+    CohortStatistics: nobody,
 }
 # Internal bookkeeping that no organisation reads through the application.
-INTERNAL_MODELS = {RegistrationSequence}
+INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
 
 
 def ipledge_models() -> list[type[models.Model]]:
@@ -411,6 +506,7 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
     imported = legal_status_import(filename="events.csv", content=events.encode(), acting_user=world.user("cnipa"))
     assert imported.ok and imported.alerts == 4, imported.errors
     add_loans(world)
+    add_valuations(world)
     return world
 
 
@@ -438,7 +534,7 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
 
 @pytest.mark.parametrize(
     "model",
-    [m for m in ORACLES if m not in (Region, Park, CalendarDay, LprQuote, *INTERNAL_MODELS)],
+    [m for m in ORACLES if m not in (Region, Park, CalendarDay, LprQuote, ValuationModel, *INTERNAL_MODELS)],
     ids=lambda m: m.__name__,
 )
 def test_other_organisations_are_isolated(matrix_world, model: type[models.Model]) -> None:  # type: ignore[no-untyped-def]

@@ -84,6 +84,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     loans = lending_section(user)
     if loans.items:
         sections.append(loans)
+    valuation = valuation_section(user)
+    if valuation.items:
+        sections.append(valuation)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -172,6 +175,38 @@ def lending_section(user: Any) -> NavSection:
         section.items.append(NavItem(_("全行不良率"), "lending:npl_reports", "percent"))
     if can(user, Loan) and _resolves(INDICATORS_URL_NAME):
         section.items.append(NavItem(_("指标看板"), INDICATORS_URL_NAME, "bar-chart-line", ("lending_indicators:",)))
+    return section
+
+
+def valuation_section(user: Any) -> NavSection:
+    """评估: valuations (and bundles) for whoever reaches rights or valuations, batch revaluation for parks and IP
+    offices, the pledge-rate policy for banks, and the method and model card for everyone."""
+    from ipledge.valuation.models import RevaluationBatch, Valuation
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("价值评估"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    kind = scope.kind
+    if can(user, Valuation):
+        section.items.append(
+            NavItem(
+                _("评估列表"),
+                "valuation:list",
+                "graph-up-arrow",
+                ("valuation:detail", "valuation:right", "valuation:bundle_", "valuation:report"),
+            )
+        )
+    if (kind in (OrganisationKind.PARK_ADMIN, OrganisationKind.IP_OFFICE) or scope.is_platform) and can(
+        user, RevaluationBatch
+    ):
+        section.items.append(NavItem(_("批量评估"), "valuation:batches", "collection-play", ("valuation:batch_",)))
+    if kind == OrganisationKind.BANK:
+        section.items.append(NavItem(_("质押率政策"), "valuation:policy", "sliders"))
+    if section.items:
+        section.items.append(NavItem(_("评估方法"), "valuation:model", "diagram-3"))
     return section
 
 

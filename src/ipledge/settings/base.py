@@ -36,10 +36,13 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "ipledge.core",
     "ipledge.registry",
     "ipledge.registration",
     "ipledge.lending",
+    "ipledge.valuation",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +128,10 @@ STORAGES = {
 
 # Money: one rounding rule for the whole platform (see ipledge.core.money).
 MONEY_ROUNDING = "ROUND_HALF_UP"
+
+# Background tasks (batch revaluation): the database backend works on SQLite and PostgreSQL, and any number of
+# `ipledge db_worker` processes on any host take tasks from it. `make demo` starts one worker beside the server.
+TASKS = {"default": {"BACKEND": env("IPLEDGE_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 NINJA_PAGINATION_PER_PAGE = 50

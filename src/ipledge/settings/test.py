@@ -15,3 +15,5 @@ if not os.environ.get("DATABASE_URL"):
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 LANGUAGE_CODE = "zh-hans"
 STORAGES["default"] = {"BACKEND": "django.core.files.storage.InMemoryStorage"}
+# Tasks run in the test's own thread and transaction, so a batch's result is there when the request returns.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
