@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -58,6 +58,10 @@ bench: install
 BENCH_LENDING_URL ?= postgres://postgres@127.0.0.1:5432/bench_lending
 bench-indicators: install
 	$(BIN)/python bench/run.py --skip-seed --skip-import --skip-validators --indicators --indicators-database $(BENCH_LENDING_URL)
+
+# The valuation engine on 1,000,000 synthetic patents against its row-by-row reference (issue 4), and the API p95.
+bench-valuation: install
+	$(BIN)/python bench/run.py --skip-seed --skip-import --skip-validators --valuation --valuation-api
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

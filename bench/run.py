@@ -13,6 +13,9 @@
 (d) Lending indicators (only with ``--indicators``): `ipledge bench indicators` — the full indicator set computed
     cold in a fresh process against a naive per-loan ORM loop on a sample, extrapolated (ratio), on a database
     holding the chosen loan scale (seeded by `ipledge seed_loans` when it holds no loans).
+(e) Valuation engine (only with ``--valuation``): `ipledge.valuation.benchmark` in a child process — the vectorised
+    engine on N synthetic patents (default 1,000,000) against the row-by-row reference on a sample, per row (ratio),
+    the child's peak RSS, and whether the two agree on the sample.
 
 Writes bench/results/latest.json and prints a Markdown table.
 """
@@ -311,6 +314,49 @@ def bench_indicators(scale: str, sample: int, database_url: str | None, keep: bo
 
 
 # ---------------------------------------------------------------------------
+# (e) valuation engine
+# ---------------------------------------------------------------------------
+
+
+def bench_valuation(n: int, sample: int) -> dict[str, Any]:
+    """`python -m ipledge.valuation.benchmark` as a child (no Django): its JSON line plus wall time and peak RSS."""
+    workdir = Path(tempfile.mkdtemp(prefix="ipledge-bench-valuation-"))
+    try:
+        cmd = [sys.executable, "-m", "ipledge.valuation.benchmark", "--n", str(n), "--sample", str(sample)]
+        run = run_child(cmd, dict(os.environ), workdir / "valuation.log")
+        lines = (workdir / "valuation.log").read_text().strip().splitlines()
+        result: dict[str, Any] = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
+        result["wall_seconds"] = run["seconds"]  # the whole child: imports, generation and both timings
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bench_valuation_api(requests: int) -> dict[str, Any]:
+    """`ipledge bench valuation-api` on a copy of the demo database (var/ipledge.sqlite3, or a fresh demo seed of
+    the registry and the pledges when there is none), so the valuations it writes do not land in the demo."""
+    workdir = Path(tempfile.mkdtemp(prefix="ipledge-bench-valuation-api-"))
+    env = {**os.environ, "IPLEDGE_DATA_DIR": str(workdir)}
+    env.pop("DATABASE_URL", None)
+    try:
+        demo = ROOT / "var" / "ipledge.sqlite3"
+        if demo.exists():
+            with sqlite3.connect(demo) as source, sqlite3.connect(workdir / "ipledge.sqlite3") as target:
+                source.backup(target)
+            run_child([str(IPLEDGE), "migrate", "--noinput", "-v0"], env, workdir / "migrate.log")
+        else:
+            for step in (["migrate", "--noinput", "-v0"], ["seed", "--scale", "demo"], ["seed_pledges"]):
+                run_child([str(IPLEDGE), *step], env, workdir / f"{step[0]}.log")
+        cmd = [str(IPLEDGE), "bench", "valuation-api", "--requests", str(requests)]
+        run_child(cmd, env, workdir / "api.log")
+        lines = (workdir / "api.log").read_text().strip().splitlines()
+        result: dict[str, Any] = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 
@@ -375,6 +421,28 @@ def markdown(result: dict[str, Any]) -> str:
             f"{indicators['baseline_extrapolated_seconds']:,.0f} | {indicators['ratio']:,} | "
             f"{indicators['peak_rss_mb']:.0f} | {str(indicators['agree']).lower()} |",
         ]
+    api = result.get("valuation_api")
+    if api:
+        lines += [
+            "",
+            "| valuation API | requests | p50 (ms) | p95 (ms) | baseline GET p95 (ms) | ratio p95 | target p95 (ms) |",
+            "|---|---|---|---|---|---|---|",
+            f"| POST /api/v1/valuations | {api['requests']} | {api['p50_ms']} | {api['p95_ms']} | "
+            f"{api['baseline_p95_ms']} | {api['ratio_p95']} | {api['target_p95_ms']} |",
+        ]
+    valuation = result.get("valuation")
+    if valuation:
+        lines += [
+            "",
+            "| valuation | rights | seconds | µs/row | baseline sample | baseline µs/row | ratio | peak RSS (MB) | "
+            "generate (s) | agree |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            f"| synthetic patents | {valuation['n']:,} | {valuation['seconds']:.2f} | "
+            f"{valuation['seconds_per_row'] * 1e6:.2f} | {valuation['sample']:,} | "
+            f"{valuation['baseline_seconds_per_row'] * 1e6:.1f} | {valuation['ratio']} | "
+            f"{valuation['peak_rss_mb']:.0f} | {valuation['generate_seconds']:.2f} | "
+            f"{str(valuation['agree']).lower()} |",
+        ]
     return "\n".join(lines)
 
 
@@ -409,6 +477,13 @@ def main() -> int:
         help="database for (d), kept between runs so the seed is reused "
         "(e.g. postgres://postgres@127.0.0.1:5432/bench_lending); default $BENCH_LENDING_URL, else a temporary SQLite",
     )
+    parser.add_argument("--valuation", action="store_true", help="also run (e), the valuation engine benchmark")
+    parser.add_argument("--valuation-n", type=int, default=1_000_000, help="synthetic patents to value")
+    parser.add_argument("--valuation-sample", type=int, default=2000, help="rights in the row-by-row baseline")
+    parser.add_argument(
+        "--valuation-api", action="store_true", help="also time POST /api/v1/valuations (p50/p95) on the demo data"
+    )
+    parser.add_argument("--valuation-api-requests", type=int, default=200)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -460,9 +535,15 @@ def main() -> int:
         result["indicators"] = bench_indicators(
             args.indicators_scale, args.indicators_sample, args.indicators_database, args.keep
         )
+    if args.valuation:
+        print(f"valuation engine ({args.valuation_n:,} rights) …", file=sys.stderr, flush=True)
+        result["valuation"] = bench_valuation(args.valuation_n, args.valuation_sample)
+    if args.valuation_api:
+        print(f"valuation API ({args.valuation_api_requests} requests) …", file=sys.stderr, flush=True)
+        result["valuation_api"] = bench_valuation_api(args.valuation_api_requests)
     # Sections not run this time keep their previous figures (e.g. `make bench-indicators` alone).
     previous = json.loads(args.output.read_text(encoding="utf-8")) if args.output.exists() else {}
-    for section in ("seed", "import", "validators", "indicators"):
+    for section in ("seed", "import", "validators", "indicators", "valuation", "valuation_api"):
         if section not in result and section in previous:
             result[section] = previous[section]
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -32,3 +32,15 @@ def test_refresh_revalue_and_train(world) -> None:  # type: ignore[no-untyped-de
         run("valuation", "revalue", "--user", "park2_operator", "--park", str(world.parks["p1"].pk))
     with pytest.raises(CommandError):
         run("valuation", "train", "--user", "cnipa_admin")
+
+
+def test_api_benchmark_times_valuations_against_reads(world) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.world import add_pledges
+
+    add_pledges(world)
+    result = json.loads(run("bench", "valuation-api", "--requests", "3").strip().splitlines()[-1])
+    assert result["requests"] == 1  # one active pledged right in the world, valued by its pledgee's operator
+    assert result["p95_ms"] >= result["p50_ms"] > 0 and result["ratio_p95"] > 0
+    assert Valuation.objects.filter(ip_right=world.rights["r1"]).count() >= 2  # warm-up and timed requests

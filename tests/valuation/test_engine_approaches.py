@@ -253,3 +253,24 @@ def test_assumptions_reject_nonsense() -> None:
         dataclasses.replace(DEFAULTS, discount_rate=-1.0)
     with pytest.raises(ValueError):
         dataclasses.replace(DEFAULTS, approach_weights={"income": 1.0, "hunch": 1.0})
+
+
+def test_disagreement_between_approaches_widens_the_range_only_up_to_the_cap() -> None:
+    from ipledge.valuation.engine.approaches import load_assumptions
+    from ipledge.valuation.engine.reference import reconcile
+
+    a = load_assumptions()
+    close = reconcile(
+        {"income": 1_000_000.0, "market": None, "cost": 900_000.0},
+        rtype="invention",
+        completeness=1.0,
+        hard=False,
+        gm=1.0,
+        a=a,
+    )
+    apart = reconcile(
+        {"income": 1e12, "market": None, "cost": 1e3}, rtype="invention", completeness=1.0, hard=False, gm=1.0, a=a
+    )
+    assert a.base_sigma["invention"] < close[0] < apart[0]
+    assert apart[0] == pytest.approx(a.base_sigma["invention"] + a.max_spread)
+    assert apart[3] / apart[2] == pytest.approx(math.exp(a.z * apart[0]))

@@ -7,7 +7,6 @@ rights, bundles and enterprises named in a body are resolved within the caller's
 field); the services decide who may act (403) and which rule was broken (400 naming the field and the rule).
 """
 
-
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -47,10 +46,10 @@ from .schemas import (
     PolicyIn,
     PolicyOut,
     SignOffIn,
-    ValuationSubmitIn,
     ValuationFilter,
     ValuationIn,
     ValuationOut,
+    ValuationSubmitIn,
 )
 
 router = Router(tags=["valuation"])

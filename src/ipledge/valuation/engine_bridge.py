@@ -75,27 +75,48 @@ def value(
 
     frame = rights_frame(rows)
     stats = _stats(cohort_stats)
-    out = value_rights(
+    return value_rights(
         frame,
         scenario=scenario,
         policy=policy,
         comparables=comparables if comparables is not None else comparables_frame(),
         cohort_stats=stats,
+        with_values=True,
     )
-    values = indicator_values(frame, scenario, stats)
-    return out.join(values, on="right_id", how="left", maintain_order="left")
 
 
 def registry_count_frame() -> pl.DataFrame:
     """Every right's cohort key and count inputs, the population the cohort statistics are fitted on."""
     from ipledge.registry.models import IPRight
 
-    columns = ("pk", "kind", "patent_type", "main_ipc", "filing_date", "valid_from", "created_on", "claims_count",
-               "forward_citations", "backward_citations", "family_size")
+    columns = (
+        "pk",
+        "kind",
+        "patent_type",
+        "main_ipc",
+        "filing_date",
+        "valid_from",
+        "created_on",
+        "claims_count",
+        "forward_citations",
+        "backward_citations",
+        "family_size",
+    )
     rows = IPRight.objects.order_by().values_list(*columns)
-    data: dict[str, list[Any]] = {c: [] for c in ("right_id", "kind", "patent_type", "ipc_section", "filing_year",
-                                                  "claims_count", "forward_citations", "backward_citations",
-                                                  "family_size")}
+    data: dict[str, list[Any]] = {
+        c: []
+        for c in (
+            "right_id",
+            "kind",
+            "patent_type",
+            "ipc_section",
+            "filing_year",
+            "claims_count",
+            "forward_citations",
+            "backward_citations",
+            "family_size",
+        )
+    }
     for pk, kind, patent_type, main_ipc, filing, valid_from, created_on, claims, fwd, bwd, family in rows.iterator(
         chunk_size=20_000
     ):
@@ -270,6 +291,7 @@ def bundle(valued: pl.DataFrame, rows: list[dict[str, Any]], *, policy: PledgePo
             "patent_type": [r["patent_type"] for r in rows],
             "ipc_section": [r["ipc_section"] for r in rows],
             "main_ipc": [r.get("main_ipc", "") for r in rows],
+            "title": [r.get("title", "") for r in rows],
             "holder_enterprise_id": [r.get("holder_enterprise_id") for r in rows],
         }
     )
@@ -349,11 +371,18 @@ def enterprise_score(
                 "filing_year": [r["filing_year"] for r in rows],
                 "legal_status": [r["legal_status"] for r in rows],
             },
-            schema={"right_id": pl.Int64, "kind": pl.String, "patent_type": pl.String, "filing_year": pl.Int32,
-                    "legal_status": pl.String},
+            schema={
+                "right_id": pl.Int64,
+                "kind": pl.String,
+                "patent_type": pl.String,
+                "filing_year": pl.Int32,
+                "legal_status": pl.String,
+            },
         )
-        rights = valued.select("right_id", "score", "p50_fen").join(facts, on="right_id").with_columns(
-            pl.lit(enterprise.pk, dtype=pl.Int64).alias("enterprise_id")
+        rights = (
+            valued.select("right_id", "score", "p50_fen")
+            .join(facts, on="right_id")
+            .with_columns(pl.lit(enterprise.pk, dtype=pl.Int64).alias("enterprise_id"))
         )
     else:
         rights = pl.DataFrame(schema=dict(engine_enterprise.VALUED_RIGHTS_SCHEMA))
@@ -418,20 +447,21 @@ def train(*, label: str, cohort_stats: Mapping[str, Any] | CohortStats | None) -
     )
     target = features.select("right_id").join(known.select("right_id", label), on="right_id", how="left")
     try:
-        model = engine_ml.train_model(
-            features.drop("right_id"), target.get_column(label), label_name=label
-        )
+        model = engine_ml.train_model(features.drop("right_id"), target.get_column(label), label_name=label)
     except engine_ml.InsufficientTrainingData as exc:
         raise ValidationError(
-            {"label": ValidationError(_("带结果的样本不足，不能训练：%(why)s"), code="insufficient_history",
-                                      params={"why": str(exc)})}
+            {
+                "label": ValidationError(
+                    _("带结果的样本不足，不能训练：%(why)s"), code="insufficient_history", params={"why": str(exc)}
+                )
+            }
         ) from exc
     return Trained(model_text=model.model_str, card=model.card.to_dict(), cv_auc=model.cv_auc, rows=model.card.n_rows)
 
 
-def ml_predict(model: Any, rows: list[dict[str, Any]], cohort_stats: Mapping[str, Any] | CohortStats | None) -> list[
-    tuple[int, float, dict[str, float]]
-]:
+def ml_predict(
+    model: Any, rows: list[dict[str, Any]], cohort_stats: Mapping[str, Any] | CohortStats | None
+) -> list[tuple[int, float, dict[str, float]]]:
     """(right_id, probability, contributions in log-odds) for the patents among `rows`."""
     patents = [r for r in rows if r["kind"] == IPKind.PATENT]
     if not patents:

@@ -52,7 +52,9 @@ class ValuationBundle(models.Model):
     created_by_org = models.ForeignKey(
         Organisation, verbose_name=_("创建机构"), null=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_by = models.ForeignKey(User, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        User, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     region_code = models.CharField(_("权利人登记地"), max_length=6, blank=True, db_index=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     rights = models.ManyToManyField(  # type: ignore[var-annotated]
@@ -122,7 +124,9 @@ class ValuationModel(models.Model):
     training_rows = models.PositiveIntegerField(_("训练样本数"))
     is_active = models.BooleanField(_("启用"), default=True)
     trained_at = models.DateTimeField(_("训练时间"), auto_now_add=True)
-    trained_by = models.ForeignKey(User, verbose_name=_("训练人"), null=True, on_delete=models.SET_NULL, related_name="+")
+    trained_by = models.ForeignKey(
+        User, verbose_name=_("训练人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = RestrictedManager()
     history = HistoricalRecords(excluded_fields=["model_text"])
@@ -241,7 +245,9 @@ class Valuation(models.Model):
     )
     region_code = models.CharField(_("权利人登记地"), max_length=6, blank=True, db_index=True)
     scenario = models.CharField(_("评估场景"), max_length=16, choices=Scenario.choices, default=Scenario.FINANCE)
-    method = models.CharField(_("方法"), max_length=16, choices=ValuationMethod.choices, default=ValuationMethod.INDICATOR)
+    method = models.CharField(
+        _("方法"), max_length=16, choices=ValuationMethod.choices, default=ValuationMethod.INDICATOR
+    )
     valuation_date = models.DateField(_("评估基准日"))
     valid_until = models.DateField(_("有效期至"))
     status = models.CharField(

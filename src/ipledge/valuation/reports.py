@@ -86,8 +86,15 @@ def _report_context(valuation: Valuation) -> dict[str, Any]:
             subject = [("评估对象", f"{right.title}（{kind}，{right.number}）")]
         else:
             assert valuation.bundle is not None
-            subject = [("评估对象", f"知识产权组合「{valuation.bundle.name}」，共 {len(valuation.details.get('members', []))} 项")]
-        scenario = str(Scenario(valuation.scenario).label) if valuation.scenario in Scenario.values else valuation.scenario
+            subject = [
+                (
+                    "评估对象",
+                    f"知识产权组合「{valuation.bundle.name}」，共 {len(valuation.details.get('members', []))} 项",
+                )
+            ]
+        scenario = (
+            str(Scenario(valuation.scenario).label) if valuation.scenario in Scenario.values else valuation.scenario
+        )
         status = str(ValuationStatus(valuation.status).label)
     rows = [
         ("报告编号", f"PV-{valuation.pk:08d}-v{valuation.version}"),

@@ -60,7 +60,7 @@ def _seed_comparables(rng: random.Random, recorder: User, *, today: datetime.dat
         median = 600_000 if invention else 150_000
         price = max(10_000, round(rng.lognormvariate(0, 0.9) * median, -3))
         objs.append(
-            ComparableTransaction(
+            ComparableTransaction(  # type: ignore[misc]  # MoneyField takes Money
                 ip_right_id=right_id,
                 transaction_kind=rng.choices(
                     [ComparableKind.TRANSFER, ComparableKind.LICENCE, ComparableKind.DISPOSAL], [6, 3, 1]
@@ -106,7 +106,10 @@ def seed_valuations(*, seed: int = 42, log: Callable[[str], None] | None = None)
         if admin is not None:
             rules = bridge.policy_rules(bridge.default_policy())
             services.pledge_policy_set(
-                bank=banks[0], name="本行知识产权质押率政策（2026 版）", rules=bridge.tighten_rules(rules), acting_user=admin
+                bank=banks[0],
+                name="本行知识产权质押率政策（2026 版）",
+                rules=bridge.tighten_rules(rules),
+                acting_user=admin,
             )
             report.counts["policies"] = 1
 
@@ -154,7 +157,9 @@ def seed_valuations(*, seed: int = 42, log: Callable[[str], None] | None = None)
     for enterprise in Enterprise.objects.filter(organisation__isnull=False).order_by("pk")[:50]:
         owned = list(
             IPRight.objects.filter(
-                owners__enterprise=enterprise, legal_status=LegalStatus.VALID, kind__in=[IPKind.PATENT, IPKind.TRADEMARK]
+                owners__enterprise=enterprise,
+                legal_status=LegalStatus.VALID,
+                kind__in=[IPKind.PATENT, IPKind.TRADEMARK],
             ).order_by("kind", "pk")[:4]
         )
         kinds = {r.kind for r in owned}

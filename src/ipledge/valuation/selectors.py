@@ -34,7 +34,9 @@ from .models import (
 # and transfers of the right.
 INVALIDATION_CODES = ("IP01", "IW01")
 TRANSFER_CODES = ("TR01",)
-IMPLEMENTED = frozenset({ImplementationStatus.SELF_USE, ImplementationStatus.LICENSED, ImplementationStatus.TRANSFERRED})
+IMPLEMENTED = frozenset(
+    {ImplementationStatus.SELF_USE, ImplementationStatus.LICENSED, ImplementationStatus.TRANSFERRED}
+)
 CHUNK = 5_000
 DAYS_PER_YEAR = 365.25
 
@@ -81,8 +83,25 @@ def policy_for_bank(bank: Any) -> PledgeRatePolicy | None:
     return None
 
 
+_comparables_cache: dict[str, Any] = {}
+
+
 def comparables_frame() -> pl.DataFrame | None:
-    """Every recorded comparable, for the market approach (used only in aggregate, within kind and IPC section)."""
+    """Every recorded comparable, for the market approach (used only in aggregate, within kind and IPC section).
+
+    Kept per process while the table's (count, last id) is unchanged: one cheap aggregate per valuation instead of
+    reading every comparable again."""
+    from django.db.models import Max
+
+    key = ComparableTransaction.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    if _comparables_cache.get("key") == key:
+        return _comparables_cache["frame"]  # type: ignore[no-any-return]
+    frame = _read_comparables()
+    _comparables_cache.update(key=key, frame=frame)
+    return frame
+
+
+def _read_comparables() -> pl.DataFrame | None:
     rows = list(
         ComparableTransaction.objects.values_list("kind", "patent_type", "ipc_section", "price", "score").order_by()
     )
@@ -96,8 +115,13 @@ def comparables_frame() -> pl.DataFrame | None:
             "price_fen": [r[3].fen for r in rows],
             "score": [None if r[4] is None else float(r[4]) for r in rows],
         },
-        schema={"kind": pl.Utf8, "patent_type": pl.Utf8, "ipc_section": pl.Utf8, "price_fen": pl.Int64,
-                "score": pl.Float64},
+        schema={
+            "kind": pl.Utf8,
+            "patent_type": pl.Utf8,
+            "ipc_section": pl.Utf8,
+            "price_fen": pl.Int64,
+            "score": pl.Float64,
+        },
     )
 
 
@@ -134,9 +158,27 @@ def _input_chunk(ids: list[int], *, as_of: datetime.date, holder_id: int | None)
         IPRight.objects.filter(pk__in=ids)
         .order_by("pk")
         .values(
-            "pk", "kind", "patent_type", "main_ipc", "legal_status", "filing_date", "grant_date", "valid_from",
-            "term_end", "annual_fee_paid_until", "claims_count", "forward_citations", "backward_citations",
-            "family_size", "nice_classes", "renewal_count", "work_kind", "created_on", "suspended", "preserved",
+            "pk",
+            "kind",
+            "patent_type",
+            "main_ipc",
+            "title",
+            "legal_status",
+            "filing_date",
+            "grant_date",
+            "valid_from",
+            "term_end",
+            "annual_fee_paid_until",
+            "claims_count",
+            "forward_citations",
+            "backward_citations",
+            "family_size",
+            "nice_classes",
+            "renewal_count",
+            "work_kind",
+            "created_on",
+            "suspended",
+            "preserved",
             "invalidation_pending",
         )
     )
@@ -227,6 +269,7 @@ def _input_chunk(ids: list[int], *, as_of: datetime.date, holder_id: int | None)
                 "work_kind": r["work_kind"] or "",
                 # Kept for the bundle's overlap test and the report, not read by the per-right engine.
                 "main_ipc": r["main_ipc"] or "",
+                "title": r["title"],
                 "holder_enterprise_id": holder[0],
             }
         )

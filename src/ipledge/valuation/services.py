@@ -180,8 +180,10 @@ def _valuation_from_row(
 ) -> Valuation:
     enterprise_id = inputs.get("holder_enterprise_id")
     contributions = {k[2:]: round(float(v), 4) for k, v in out.items() if k.startswith("c_") and v}
-    indicator_values = {k[2:]: (None if v is None else round(float(v), 4)) for k, v in out.items() if k.startswith("v_")}
-    valuation = Valuation(
+    indicator_values = {
+        k[2:]: (None if v is None else round(float(v), 4)) for k, v in out.items() if k.startswith("v_")
+    }
+    valuation = Valuation(  # type: ignore[misc]  # MoneyField takes Money
         version=0,
         enterprise_id=enterprise_id,
         region_code="",
@@ -406,8 +408,13 @@ def valuation_submit(*, valuation: Valuation, acting_user: User, note: str) -> V
         raise PermissionDenied(_("只有受托评估机构的经办人可以提交评估。"))
     if valuation.status not in (ValuationStatus.COMPUTED, ValuationStatus.RETURNED):
         raise ValidationError(
-            {"status": ValidationError(_("当前状态（%(s)s）不能提交。"), code="invalid_status",
-                                       params={"s": valuation.get_status_display()})}
+            {
+                "status": ValidationError(
+                    _("当前状态（%(s)s）不能提交。"),
+                    code="invalid_status",
+                    params={"s": valuation.get_status_display()},
+                )
+            }
         )
     note = (note or "").strip()
     if not note:
@@ -437,9 +444,7 @@ def valuation_sign_off(*, valuation: Valuation, acting_user: User, approve: bool
     if not (_agency_member(acting_user, valuation) and _may(acting_user, Action.APPROVE)):
         raise PermissionDenied(_("只有受托评估机构的复核人可以签发评估。"))
     if valuation.status != ValuationStatus.SUBMITTED:
-        raise ValidationError(
-            {"status": ValidationError(_("只有待复核的评估可以签发或退回。"), code="invalid_status")}
-        )
+        raise ValidationError({"status": ValidationError(_("只有待复核的评估可以签发或退回。"), code="invalid_status")})
     if valuation.prepared_by_id == acting_user.pk:
         raise ValidationError({"signed_off_by": ValidationError(_("复核人不能与评估人为同一人。"), code="same_person")})
     note = (note or "").strip()
@@ -540,7 +545,7 @@ def comparable_record(
         raise ValidationError({"kind": ValidationError(_("知识产权类型无效。"), code="invalid_choice")})
     if transacted_on > business_date():
         raise ValidationError({"transacted_on": ValidationError(_("成交日不能晚于今天。"), code="future_date")})
-    comparable = ComparableTransaction(
+    comparable = ComparableTransaction(  # type: ignore[misc]  # MoneyField takes Money
         ip_right=ip_right,
         transaction_kind=transaction_kind,
         kind=kind,
@@ -576,7 +581,9 @@ def innovation_score_compute(
     )
     rows = selectors.right_input_rows(right_ids, as_of=as_of, holder_id=enterprise.pk) if right_ids else []
     valued = (
-        bridge.value(rows, scenario=Scenario.FINANCE, policy=bridge.default_policy(), cohort_stats=cohort_stats_current())
+        bridge.value(
+            rows, scenario=Scenario.FINANCE, policy=bridge.default_policy(), cohort_stats=cohort_stats_current()
+        )
         if rows
         else None
     )
@@ -757,7 +764,8 @@ def _batch_chunk(
         )
         valuation.ip_right_id = out["right_id"]
         valuation.version = versions.get(out["right_id"], 0) + 1
-        valuation.region_code = regions.get(inputs.get("holder_enterprise_id"), "")
+        holder = inputs.get("holder_enterprise_id")
+        valuation.region_code = regions.get(holder, "") if holder is not None else ""
         valuation.batch = batch
         objects.append(valuation)
     created = bulk_create_with_history(objects, Valuation, batch_size=500)

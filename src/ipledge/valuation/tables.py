@@ -58,7 +58,9 @@ class ValuationTable(tables.Table):
     def render_subject(self, record: Valuation) -> str:
         url = reverse("valuation:detail", args=[record.pk])
         if record.ip_right_id and record.ip_right is not None:
-            return format_html('<a href="{}"><code>{}</code></a> {}', url, record.ip_right.number, record.ip_right.title)
+            return format_html(
+                '<a href="{}"><code>{}</code></a> {}', url, record.ip_right.number, record.ip_right.title
+            )
         name = record.bundle.name if record.bundle is not None else ""
         return format_html('<a href="{}"><i class="bi bi-collection"></i> {}</a>', url, name)
 

@@ -71,7 +71,9 @@ def valuation_list(request: AuthenticatedRequest) -> HttpResponse:
     if status in ValuationStatus.values:
         qs = qs.filter(status=status)
     if q:
-        qs = qs.filter(Q(ip_right__number__icontains=q) | Q(ip_right__title__icontains=q) | Q(bundle__name__icontains=q))
+        qs = qs.filter(
+            Q(ip_right__number__icontains=q) | Q(ip_right__title__icontains=q) | Q(bundle__name__icontains=q)
+        )
     table = ValuationTable(qs.order_by("-created_at", "-pk"))
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     return render(
@@ -136,8 +138,12 @@ def _valuation_context(request: AuthenticatedRequest, valuation: Valuation) -> d
         "gates": [gate_text(code) for code in valuation.gates],
         "pledge_reasons": [pledge_reason_text(code) for code in valuation.pledge_reasons],
         "members": [
-            {**m, "p50": Money.from_fen(m["p50_fen"]), "loan_ceiling": Money.from_fen(m["loan_ceiling_fen"]),
-             "reasons": [pledge_reason_text(code) for code in m.get("pledge_reasons", [])]}
+            {
+                **m,
+                "p50": Money.from_fen(m["p50_fen"]),
+                "loan_ceiling": Money.from_fen(m["loan_ceiling_fen"]),
+                "reasons": [pledge_reason_text(code) for code in m.get("pledge_reasons", [])],
+            }
             for m in valuation.details.get("members", [])
         ],
         "bundle_summary": valuation.details.get("bundle", {}),
@@ -357,7 +363,8 @@ def batch_list(request: AuthenticatedRequest) -> HttpResponse:
 
 def batch_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     batch = scoped_get(RevaluationBatch, user=request.user, pk=pk)
-    template = "valuation/partials/batch_progress.html" if request.htmx else "valuation/batch_detail.html"
+    is_htmx = bool(getattr(request, "htmx", False))
+    template = "valuation/partials/batch_progress.html" if is_htmx else "valuation/batch_detail.html"
     running = batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING)
     recent = (
         selectors.valuation_list(user=request.user).filter(batch=batch).order_by("-score")[:20]
@@ -403,7 +410,12 @@ def pledge_policy(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "valuation/policy.html",
-        {"form": form, "current": current, "may_edit": may_edit, "inherited": current is not None and current.bank_id != org.pk},
+        {
+            "form": form,
+            "current": current,
+            "may_edit": may_edit,
+            "inherited": current is not None and current.bank_id != org.pk,
+        },
     )
 
 
@@ -449,8 +461,13 @@ def enterprise_score(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "valuation/enterprise_score.html",
-        {"enterprise": enterprise, "latest": latest, "scores": scores, "components": components,
-         "may_compute": may_compute},
+        {
+            "enterprise": enterprise,
+            "latest": latest,
+            "scores": scores,
+            "components": components,
+            "may_compute": may_compute,
+        },
     )
 
 

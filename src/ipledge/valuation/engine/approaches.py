@@ -73,6 +73,7 @@ class Assumptions:
     base_sigma_default: float
     k_completeness: float
     z: float
+    max_spread: float = 0.7
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -121,6 +122,7 @@ class Assumptions:
             base_sigma_default=float(merged["base_sigma_default"]),
             k_completeness=float(merged["k_completeness"]),
             z=float(merged["z"]),
+            max_spread=float(merged.get("max_spread", base.max_spread)),
             sources=dict(base.sources),
         )
 
@@ -143,6 +145,7 @@ def assumptions_from_document(doc: Mapping[str, Any]) -> Assumptions:
         "base_sigma": rec["base_sigma"]["source"],
         "k_completeness": rec["k_completeness"]["source"],
         "z": rec["z"]["source"],
+        "max_spread": rec["max_spread"]["source"],
     }
     lo, hi = market["factor_bounds"]["value"]
     return Assumptions(
@@ -162,6 +165,7 @@ def assumptions_from_document(doc: Mapping[str, Any]) -> Assumptions:
         base_sigma_default=float(rec["base_sigma"]["default"]),
         k_completeness=float(rec["k_completeness"]["value"]),
         z=float(rec["z"]["value"]),
+        max_spread=float(rec["max_spread"]["value"]),
         sources=sources,
     )
 
@@ -373,7 +377,9 @@ def reconcile_exprs(a: Assumptions) -> list[pl.Expr]:
     for v in values.values():
         d = v.log() - mean
         square_sum = square_sum + pl.when(v.is_not_null()).then(d * d).otherwise(0.0)
-    spread = pl.when(has_zero | (count == 0)).then(0.0).otherwise((square_sum / count).sqrt())
+    spread = (
+        pl.when(has_zero | (count == 0)).then(0.0).otherwise((square_sum / count).sqrt().clip(upper_bound=a.max_spread))
+    )
     base = _by_type(a.base_sigma, a.base_sigma_default).fill_null(a.base_sigma_default)
     sigma = base + a.k_completeness * (1.0 - pl.col("completeness")) + spread
     usable = (count > 0) & (weight_sum > 0)

@@ -130,10 +130,12 @@ def value_rights(
     policy: PledgePolicy | None = None,
     comparables: pl.DataFrame | None = None,
     cohort_stats: CohortStats | None = None,
+    with_values: bool = False,
 ) -> pl.DataFrame:
     """Value every right of `rights` (columns of `RIGHT_INPUT_SCHEMA`); one output row per input row, same order.
 
     `comparables` has `kind, patent_type, ipc_section, price_fen, score` (one row per observed transaction).
+    `with_values` appends each indicator's value `v_<key>` (as `indicator_values` gives them) in the same pass.
     """
     sc = resolve_scenario(scenario)
     a = assumptions or load_assumptions()
@@ -141,7 +143,7 @@ def value_rights(
     base, stats = _base(rights, sc, cohort_stats)
     base = base.hstack(comparable_lookup(base.select(TYPE, "ipc_section"), comparable_groups(comparables, a)))
     stage1, stage2 = pledge_exprs(pol)
-    columns = output_columns(sc)
+    columns = output_columns(sc) + ([f"v_{key}" for key in sc.keys] if with_values else [])
     out = (
         score_frame(base.lazy(), sc, stats)
         .with_columns(approach_input_exprs(a))

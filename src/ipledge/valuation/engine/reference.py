@@ -320,7 +320,7 @@ def reconcile(
             else:
                 d = math.log(v) - mean
                 square_sum = square_sum + d * d
-        spread = math.sqrt(square_sum / count)
+        spread = min(math.sqrt(square_sum / count), a.max_spread)
     base = a.base_sigma.get(rtype, a.base_sigma_default) if rtype is not None else a.base_sigma_default
     sigma = base + a.k_completeness * (1.0 - completeness) + spread
     p50: float | None

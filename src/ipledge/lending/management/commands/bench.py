@@ -1,4 +1,5 @@
-"""`ipledge bench indicators [--scale national|province|demo] [--sample N] [--database-url URL]`.
+"""`ipledge bench indicators [--scale national|province|demo] [--sample N] [--database-url URL]` and
+`ipledge bench valuation [--n N] [--sample N]`.
 
 Times the full lending indicator set cold — a fresh child process that loads the frames
 (`ipledge.lending.indicators.lending_frames`) and computes every table (`indicator_set`) — and the same headline
@@ -9,6 +10,10 @@ sample must equal the naive ones (``agree``). Prints one JSON line, then ``agree
 The database is seeded with `ipledge seed_loans --scale S` first when it holds no loans. With ``--database-url`` the
 whole benchmark runs in a child process against that database (e.g. PostgreSQL:
 ``postgres://postgres@127.0.0.1:5432/bench_lending``).
+
+`ipledge bench valuation` times the valuation engine on `--n` synthetic patents (default 1,000,000) against the
+row-by-row reference on `--sample` of them (`ipledge.valuation.benchmark`), in a fresh child process without Django
+so its peak memory is the engine's own, and prints its one JSON line.
 """
 
 from __future__ import annotations
@@ -134,18 +139,36 @@ def restrict_frames(frames: Any, loan_ids: list[int]) -> Any:
 
 class Command(BaseCommand):
     requires_system_checks: list[str] = []  # data commands; `ipledge check` covers the project
-    help = "Benchmarks: `ipledge bench indicators` times the lending indicator set against a naive ORM loop."
+    help = (
+        "Benchmarks: `ipledge bench indicators` times the lending indicator set against a naive ORM loop; "
+        "`ipledge bench valuation` times the valuation engine against its row-by-row reference."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["indicators"])
+        # One positional target with shared options rather than subparsers: `bench indicators` keeps accepting
+        # its options anywhere on the line, Django's own (--verbosity, --settings) included.
+        parser.add_argument("target", choices=["indicators", "valuation", "valuation-api"])
+        parser.add_argument("--requests", type=int, default=200, help="valuation-api: requests timed (default 200)")
         parser.add_argument("--scale", choices=[s for s in LOAN_SCALES if s != "tiny"], default="national")
-        parser.add_argument("--sample", type=int, default=2000, help="loans in the naive loop (default 2,000)")
-        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--sample", type=int, default=2000, help="loans in the naive loop, or rights in the row-by-row baseline"
+        )
+        parser.add_argument("--seed", type=int, default=None, help="default 42 (indicators), 20261205 (valuation)")
+        parser.add_argument("--n", type=int, default=1_000_000, help="valuation: synthetic patents (default 1,000,000)")
         parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=LOAN_SEED_AS_OF)
         parser.add_argument("--database-url", help="run against this database (in a child process)")
         parser.add_argument("--cold-only", action="store_true", help="internal: the cold child run only")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["target"] == "valuation":
+            self._valuation(options)
+            return
+        if options["target"] == "valuation-api":
+            from ipledge.valuation.api_benchmark import run_api_benchmark
+
+            self.stdout.write(json.dumps(run_api_benchmark(requests=options["requests"])))
+            return
+        options["seed"] = 42 if options["seed"] is None else options["seed"]
         if options["database_url"]:
             self._rerun(options)
             return
@@ -163,6 +186,19 @@ class Command(BaseCommand):
         result = self._baseline(options, as_of, period, cold) | {"load_average_before": load_average}
         self.stdout.write(json.dumps(result, ensure_ascii=False))
         self.stdout.write(f"agree: {'true' if result['agree'] else 'false'}")
+
+    def _valuation(self, options: dict[str, Any]) -> None:
+        """Run `ipledge.valuation.benchmark` in a fresh interpreter (no Django, no settings) and relay its line."""
+        cmd = [sys.executable, "-m", "ipledge.valuation.benchmark", "--n", str(options["n"])]
+        cmd += ["--sample", str(options["sample"])]
+        if options["seed"] is not None:
+            cmd += ["--seed", str(options["seed"])]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        self.stderr.write(done.stderr, ending="")
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            raise CommandError(f"valuation benchmark failed:\n{done.stderr[-3000:]}")
+        self.stdout.write(lines[-1])
 
     def _rerun(self, options: dict[str, Any]) -> None:
         cmd = [*_ipledge(), "bench", "indicators", "--scale", options["scale"], "--sample", str(options["sample"])]
