@@ -55,6 +55,8 @@ def test_every_operation_requires_authentication(world):
         "item": "identity",
         "transaction_id": 1,
         "collateral_id": 1,
+        "valuation_id": 1,
+        "batch_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -455,6 +457,8 @@ CROSS_TENANT = [
     ("patch", "/ip-rights/{right_id}", "ent1_operator", "rights", "r1b", {"claims_count": 1}),
     ("post", "/api-keys/{key_id}/revoke", "bank1_admin", "keys", "bank2", None),
     ("get", "/ip-rights/{right_id}/licences", "ent2_viewer", "rights", "r1", None),
+    ("get", "/enterprises/{enterprise_id}/innovation-scores", "ent2_viewer", "enterprises", "e1", None),
+    ("post", "/enterprises/{enterprise_id}/innovation-scores", "ent2_operator", "enterprises", "e1", None),
     ("post", "/ip-rights/{right_id}/transfer", "ipo_js_operator", "rights", "r1", {"owners": [{"holder_name": "甲"}]}),
     (
         "post",
@@ -472,9 +476,9 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration and lending routes are checked user by user and object by object in
+# Pledge-registration, lending and valuation routes are checked user by user and object by object in
 # tests/test_endpoint_matrix.py.
-MATRIX_PREFIXES = ("/pledge-filings", "/pledge-registrations", "/loans", "/collateral")
+MATRIX_PREFIXES = ("/pledge-filings", "/pledge-registrations", "/loans", "/collateral", "/valuations", "/valuation/")
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 
 
