@@ -23,6 +23,7 @@ from ipledge.core.money import Money
 from ipledge.registration.models import PledgedRight
 from ipledge.registry.choices import IPKind, LegalStatus
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner
+from ipledge.registry.services import ip_right_update
 
 from . import engine_bridge as bridge
 from . import services
@@ -87,6 +88,22 @@ def _seed_comparables(rng: random.Random, recorder: User, *, today: datetime.dat
     return len(objs)
 
 
+def _pay_fees(rights: list[IPRight], *, today: datetime.date) -> None:
+    """Pay each patent's annual fee to its next anniversary (never past its term), through the registry service."""
+    for right in rights:
+        right.refresh_from_db()
+        if right.kind != IPKind.PATENT or right.filing_date is None:
+            continue
+        if right.annual_fee_paid_until is not None and right.annual_fee_paid_until >= today:
+            continue
+        anniversary = datetime.date(today.year + 1, right.filing_date.month, min(right.filing_date.day, 28))
+        paid_until = min(anniversary - datetime.timedelta(days=1), right.term_end or anniversary)
+        if paid_until < today:
+            continue  # the term ends before a fee could be paid
+        with transaction.atomic():
+            ip_right_update(right=right, data={"annual_fee_paid_until": paid_until}, acting_user=None)
+
+
 def seed_valuations(*, seed: int = 42, log: Callable[[str], None] | None = None) -> ValuationSeedReport:
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -113,28 +130,40 @@ def seed_valuations(*, seed: int = 42, log: Callable[[str], None] | None = None)
             )
             report.counts["policies"] = 1
 
-    # The pledged rights, valued by the pledgee's operators (as a credit officer would before lending).
+    # Rights of the pledgors valued by their pledgee banks' operators, as a credit officer would: the pledged
+    # collateral (revalued for monitoring) and the other valid rights offered for a new loan. The holders pay this
+    # year's annual fee first, as the banks' products require fees kept paid (a lapsed fee gates the value to 0).
     pledged = list(
         PledgedRight.objects.filter(is_active=True)
         .select_related("registration__pledgee", "registration__pledgor")
-        .order_by("pk")[:160]
+        .order_by("pk")[:60]
     )
+    targets: list[tuple[IPRight, Organisation, Enterprise]] = [
+        (p.ip_right, p.registration.pledgee, p.registration.pledgor) for p in pledged
+    ]
+    pledged_ids = set(PledgedRight.objects.filter(is_active=True).values_list("ip_right_id", flat=True))
+    for item in pledged:
+        others = (
+            IPRight.objects.filter(owners__enterprise=item.registration.pledgor, legal_status=LegalStatus.VALID)
+            .exclude(pk__in=pledged_ids)
+            .order_by("pk")[:3]
+        )
+        targets.extend((right, item.registration.pledgee, item.registration.pledgor) for right in others)
+    _pay_fees([t[0] for t in targets], today=today)
     agencies = list(Organisation.objects.filter(kind=OrganisationKind.VALUER).order_by("pk"))
     valued: list[Valuation] = []
+    seen: set[int] = set()
     with as_of(today):
-        for item in pledged:
-            bank = item.registration.pledgee
+        for right, bank, pledgor in targets:
             operator = _user(bank, Role.OPERATOR)
-            if operator is None:
+            if operator is None or right.pk in seen:
                 continue
-            if not IPRight.objects.restrict(operator, "view").filter(pk=item.ip_right_id).exists():
+            if not IPRight.objects.restrict(operator, "view").filter(pk=right.pk).exists():
                 continue
+            seen.add(right.pk)
             agency = rng.choice(agencies) if agencies and rng.random() < 0.3 else None
-            valued.append(
-                services.valuation_run(
-                    ip_right=item.ip_right, acting_user=operator, agency=agency, holder=item.registration.pledgor
-                )
-            )
+            right.refresh_from_db()
+            valued.append(services.valuation_run(ip_right=right, acting_user=operator, agency=agency, holder=pledgor))
     report.counts["valuations"] = len(valued)
     say(f"valuations {len(valued)}")
 
@@ -165,6 +194,7 @@ def seed_valuations(*, seed: int = 42, log: Callable[[str], None] | None = None)
         kinds = {r.kind for r in owned}
         user = User.objects.filter(organisation_id=enterprise.organisation_id, role=Role.OPERATOR).first()
         if len(owned) >= 3 and kinds == {IPKind.PATENT, IPKind.TRADEMARK} and user is not None:
+            _pay_fees(owned, today=today)
             bundle = services.bundle_create(
                 name=f"{enterprise.name}核心专利与商标组合", enterprise=enterprise, rights=owned, acting_user=user
             )
@@ -179,7 +209,7 @@ def seed_valuations(*, seed: int = 42, log: Callable[[str], None] | None = None)
     scored = 0
     if office_user is not None:
         pledgor_ids = (
-            IPRightOwner.objects.filter(right_id__in=[p.ip_right_id for p in pledged])
+            IPRightOwner.objects.filter(right_id__in=[v.ip_right_id for v in valued if v.ip_right_id])
             .values_list("enterprise_id", flat=True)
             .distinct()
         )

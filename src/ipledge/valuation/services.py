@@ -225,6 +225,45 @@ def _valuation_from_row(
     return valuation
 
 
+# What an audit event of a valuation records: the figures and who asked. The inputs, assumptions, policy and
+# contributions stay on the row itself (and in its row history), not copied into every event.
+AUDITED_FIELDS = (
+    "ip_right",
+    "bundle",
+    "version",
+    "enterprise",
+    "scenario",
+    "method",
+    "valuation_date",
+    "valid_until",
+    "status",
+    "score",
+    "grade",
+    "completeness",
+    "gate_multiplier",
+    "value_income",
+    "value_cost",
+    "value_market",
+    "p10",
+    "p50",
+    "p90",
+    "pledge_rate",
+    "loan_ceiling",
+    "pledge_eligible",
+    "policy_name",
+    "requested_by_org",
+    "agency",
+    "ml_model",
+    "ml_probability",
+)
+
+
+def _store(valuation: Valuation, *, acting_user: User, action: str) -> Valuation:
+    insert_validated(valuation)
+    record_event(acting_user=acting_user, action=action, instance=valuation, new=snapshot(valuation, AUDITED_FIELDS))
+    return valuation
+
+
 def _region_codes(enterprise_ids: set[int]) -> dict[int, str]:
     return dict(Enterprise.objects.filter(pk__in=enterprise_ids).values_list("pk", "region_code"))
 
@@ -268,8 +307,7 @@ def valuation_run(
     valuation.version = _next_version(ip_right=ip_right)
     if valuation.enterprise_id:
         valuation.region_code = _region_codes({valuation.enterprise_id}).get(valuation.enterprise_id, "")
-    audited_create(instance=valuation, acting_user=acting_user, action="valuation.run")
-    return valuation
+    return _store(valuation, acting_user=acting_user, action="valuation.run")
 
 
 @transaction.atomic
@@ -381,8 +419,7 @@ def bundle_value(
     valuation.version = _next_version(bundle=bundle)
     valuation.region_code = bundle.region_code
     valuation.details = {"bundle": summary, "members": members}
-    audited_create(instance=valuation, acting_user=acting_user, action="valuation.run_bundle")
-    return valuation
+    return _store(valuation, acting_user=acting_user, action="valuation.run_bundle")
 
 
 # ---------------------------------------------------------------------------
