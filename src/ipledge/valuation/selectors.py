@@ -93,7 +93,7 @@ def comparables_frame() -> pl.DataFrame | None:
     reading every comparable again."""
     from django.db.models import Max
 
-    key = ComparableTransaction.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    key = ComparableTransaction.objects.aggregate(n=Count("pk"), last=Max("pk"), at=Max("created_at"))
     if _comparables_cache.get("key") == key:
         return _comparables_cache["frame"]  # type: ignore[no-any-return]
     frame = _read_comparables()

@@ -109,12 +109,19 @@ def cohort_stats_refresh(*, acting_user: User | None = None) -> CohortStatistics
     return row
 
 
-def cohort_stats_current() -> dict[str, Any]:
-    """The latest cohort statistics, recomputed when older than a day or missing."""
-    latest = CohortStatistics.objects.order_by("-computed_at", "-pk").first()
-    if latest is None or timezone.now() - latest.computed_at > COHORT_MAX_AGE:
-        latest = cohort_stats_refresh()
-    return latest.stats  # type: ignore[no-any-return]
+_cohort_cache: dict[str, Any] = {}
+
+
+def cohort_stats_current() -> Any:
+    """The latest cohort statistics (parsed once per process and row), recomputed when older than a day or missing."""
+    latest = CohortStatistics.objects.order_by("-computed_at", "-pk").values_list("pk", "computed_at").first()
+    if latest is None or timezone.now() - latest[1] > COHORT_MAX_AGE:
+        row = cohort_stats_refresh()
+        latest = (row.pk, row.computed_at)
+    if _cohort_cache.get("key") != latest:  # id and time: a rolled-back row's id can come back
+        stats = CohortStatistics.objects.values_list("stats", flat=True).get(pk=latest[0])
+        _cohort_cache.update(key=latest, stats=bridge.cohort_stats_from(stats))
+    return _cohort_cache["stats"]
 
 
 # ---------------------------------------------------------------------------
