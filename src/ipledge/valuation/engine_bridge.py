@@ -71,7 +71,7 @@ def cohort_stats_from(data: Mapping[str, Any]) -> CohortStats:
 # tested twin (equal outputs, tests/valuation/test_engine_reference.py) and answers in microseconds where a Polars
 # plan costs tens of milliseconds to build, which keeps a synchronous API valuation well inside its latency target.
 SMALL_BATCH = 64
-_OUTPUT_SCHEMA_OVERRIDES = {
+_OUTPUT_SCHEMA_OVERRIDES: dict[str, pl.DataType | type[pl.DataType]] = {
     "right_id": pl.Int64,
     "value_income_fen": pl.Int64,
     "value_cost_fen": pl.Int64,
