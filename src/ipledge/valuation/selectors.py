@@ -26,7 +26,6 @@ from .models import (
     PledgeRatePolicy,
     RevaluationBatch,
     Valuation,
-    ValuationBundle,
     ValuationModel,
 )
 
@@ -45,10 +44,6 @@ def valuation_list(*, user: Any) -> QuerySet[Valuation]:
     return Valuation.objects.restrict(user, Action.VIEW).select_related(
         "ip_right", "bundle", "enterprise", "agency", "requested_by_org"
     )
-
-
-def bundle_list(*, user: Any) -> QuerySet[ValuationBundle]:
-    return ValuationBundle.objects.restrict(user, Action.VIEW).select_related("enterprise")
 
 
 def batch_list(*, user: Any) -> QuerySet[RevaluationBatch]:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import datetime
 import logging
-import math
 from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import polars as pl
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -157,7 +154,7 @@ def _next_version(**subject: Any) -> int:
     return (current or 0) + 1
 
 
-def _ml_layer(rows: list[dict[str, Any]], frame: pl.DataFrame, cohort_stats: dict[str, Any]) -> dict[int, Any]:
+def _ml_layer(rows: list[dict[str, Any]], cohort_stats: Any) -> dict[int, Any]:
     """Probability of revealed value and its contributions from the active learned model, when there is one."""
     model = selectors.active_model(ModelLabel.MAINTAINED)
     if model is None:
@@ -297,7 +294,7 @@ def valuation_run(
     policy, policy_name, policy_rules = _policy_for(acting_user)
     frame = bridge.value(rows, scenario=scenario, policy=policy, cohort_stats=cohort_stats)
     out = frame.row(0, named=True)
-    ml = _ml_layer(rows, frame, cohort_stats).get(ip_right.pk)
+    ml = _ml_layer(rows, cohort_stats).get(ip_right.pk)
     valuation = _valuation_from_row(
         out,
         inputs=rows[0],
@@ -783,7 +780,7 @@ def _batch_chunk(
     rows = selectors.right_input_rows(right_ids, as_of=as_of)
     frame = bridge.value(rows, scenario=batch.scenario, policy=policy, cohort_stats=cohort_stats)
     by_id = {row["right_id"]: row for row in rows}
-    ml = _ml_layer(rows, frame, cohort_stats)
+    ml = _ml_layer(rows, cohort_stats)
     versions = dict(
         Valuation.objects.filter(ip_right_id__in=right_ids)
         .values("ip_right_id")
@@ -874,16 +871,3 @@ def model_train(*, label: str, acting_user: User | None) -> ValuationModel:
         new={"label": label, "cv_auc": trained.cv_auc, "training_rows": trained.rows, "is_active": useful},
     )
     return model
-
-
-def jsonable(value: Any) -> Any:
-    """Engine dataclasses and floats as JSON-ready data (NaN and infinities as None)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return jsonable(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
