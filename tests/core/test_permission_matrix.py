@@ -16,6 +16,20 @@ from django.apps import apps
 from django.db import models
 from django.utils import timezone
 
+from ipledge.compensation.models import (
+    Claim,
+    Enrolment,
+    Fund,
+    FundAlert,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    Payment,
+    Recovery,
+    Scheme,
+    SchemeVersion,
+    StressRun,
+)
 from ipledge.core.choices import AdminLevel, OrganisationKind, Role
 from ipledge.core.models import ApiKey, AuditEvent, Organisation, Region, User
 from ipledge.core.scoping import Action, RestrictedQuerySet
@@ -62,6 +76,7 @@ from ipledge.valuation.models import (
     ValuationBundle,
     ValuationModel,
 )
+from tests.compensation.factories import add_compensation
 from tests.lending.factories import add_loans
 from tests.world import add_pledges, add_valuations
 
@@ -380,6 +395,98 @@ def valuation_model_oracle(user: User, action: str, obj: ValuationModel) -> bool
     return org.kind == OrganisationKind.IP_OFFICE and jurisdiction(org) == ""
 
 
+# Risk compensation: a fund's books are read by its manager's tree, its sponsors and the government of its region;
+# the parties that may share a loss read the (public) funds and schemes; the manager's tree alone writes.
+SHARING_PARTIES = {
+    OrganisationKind.BANK,
+    OrganisationKind.INSURER,
+    OrganisationKind.GUARANTOR,
+    OrganisationKind.VALUER,
+}
+
+
+def fund_books(org: Organisation, fund: Fund) -> bool:
+    return (
+        in_tree(org, fund.manager)
+        or (org.kind in GOVERNMENT and in_jurisdiction(org, fund.region.code))
+        or any(in_tree(org, sponsor) for sponsor in fund.sponsors.all())
+    )
+
+
+def fund_manages(org: Organisation, fund: Fund) -> bool:
+    return org.kind == OrganisationKind.FUND_MANAGER and in_tree(org, fund.manager)
+
+
+def fund_oracle(user: User, action: str, obj: Fund) -> bool:
+    org = user.organisation
+    if action != Action.VIEW:
+        return fund_manages(org, obj)
+    return fund_books(org, obj) or (org.kind in SHARING_PARTIES and obj.status != "closed")
+
+
+def scheme_oracle(user: User, action: str, obj: Scheme) -> bool:
+    return fund_oracle(user, action, obj.fund)
+
+
+def scheme_version_oracle(user: User, action: str, obj: SchemeVersion) -> bool:
+    return fund_oracle(user, action, obj.scheme.fund)
+
+
+def fund_child_oracle(user: User, action: str, obj: Any) -> bool:
+    org = user.organisation
+    return fund_books(org, obj.fund) if action == Action.VIEW else fund_manages(org, obj.fund)
+
+
+def enrolment_oracle(user: User, action: str, obj: Enrolment) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.FUND_MANAGER:
+        return fund_books(org, obj.fund) if action == Action.VIEW else in_tree(org, obj.fund.manager)
+    if org.kind == OrganisationKind.BANK:
+        return action != Action.DELETE and in_tree(org, obj.loan.bank)
+    if action != Action.VIEW:
+        return False
+    party = {
+        OrganisationKind.INSURER: obj.insurer,
+        OrganisationKind.GUARANTOR: obj.guarantor,
+        OrganisationKind.VALUER: obj.valuer,
+    }
+    if org.kind in party:
+        return in_tree(org, party[org.kind])
+    return fund_books(org, obj.fund)
+
+
+def claim_oracle(user: User, action: str, obj: Claim) -> bool:
+    return enrolment_oracle(user, action, obj.enrolment)
+
+
+def recovery_oracle(user: User, action: str, obj: Recovery) -> bool:
+    return claim_oracle(user, action, obj.claim)
+
+
+def ledger_account_oracle(user: User, action: str, obj: LedgerAccount) -> bool:
+    return action == Action.VIEW and (fund_books(user.organisation, obj.fund) or in_tree(user.organisation, obj.party))
+
+
+def journal_entry_oracle(user: User, action: str, obj: JournalEntry) -> bool:
+    org = user.organisation
+    if action != Action.VIEW:
+        return False
+    return fund_books(org, obj.fund) or any(in_tree(org, line.account.party) for line in obj.lines.all())
+
+
+def journal_line_oracle(user: User, action: str, obj: JournalLine) -> bool:
+    return journal_entry_oracle(user, action, obj.entry)
+
+
+def payment_oracle(user: User, action: str, obj: Payment) -> bool:
+    org = user.organisation
+    if action == Action.VIEW:
+        return fund_books(org, obj.fund) or in_tree(org, obj.payer) or in_tree(org, obj.payee)
+    if action == Action.CHANGE:
+        return in_tree(org, obj.payer) or fund_manages(org, obj.fund)
+    return False
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -422,6 +529,18 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     InnovationScore: innovation_score_oracle,
     ValuationModel: valuation_model_oracle,
     CohortStatistics: nobody,
+    Fund: fund_oracle,
+    Scheme: scheme_oracle,
+    SchemeVersion: scheme_version_oracle,
+    Enrolment: enrolment_oracle,
+    Claim: claim_oracle,
+    Recovery: recovery_oracle,
+    LedgerAccount: ledger_account_oracle,
+    JournalEntry: journal_entry_oracle,
+    JournalLine: journal_line_oracle,
+    Payment: payment_oracle,
+    FundAlert: fund_child_oracle,
+    StressRun: fund_child_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
@@ -507,6 +626,7 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
     assert imported.ok and imported.alerts == 4, imported.errors
     add_loans(world)
     add_valuations(world)
+    add_compensation(world)
     return world
 
 

@@ -30,8 +30,10 @@ from tests.world import PDF_BYTES, World
 CONFIRMING_USER = {"e1": "ent1", "e2": "ent2"}
 
 
-def pledge_registration(w: World, *, borrower: str = "e1", bank: str = "bank1_sub") -> PledgeRegistration:
-    """An active registration of a patent of `borrower` to `bank` (an existing one is reused)."""
+def pledge_registration(
+    w: World, *, borrower: str = "e1", bank: str = "bank1_sub", reuse: bool = True
+) -> PledgeRegistration:
+    """An active registration of a patent of `borrower` to `bank` (an existing one is reused unless `reuse=False`)."""
     from ipledge.registration.choices import Decision, DocumentType
     from ipledge.registration.services import document_add, filing_confirm, filing_create, filing_decide
 
@@ -40,7 +42,7 @@ def pledge_registration(w: World, *, borrower: str = "e1", bank: str = "bank1_su
     existing = PledgeRegistration.objects.filter(
         pledgor=enterprise, pledgee=pledgee, status=RegistrationStatus.ACTIVE
     ).first()
-    if existing is not None:
+    if existing is not None and reuse:
         return existing
     if borrower not in CONFIRMING_USER:
         raise ValueError(f"{borrower} has no login to confirm a pledge filing")

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "ipledge.registration",
     "ipledge.lending",
     "ipledge.valuation",
+    "ipledge.compensation",
 ]
 
 MIDDLEWARE = [
