@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -28,6 +28,8 @@ demo: install
 	$(BIN)/ipledge close_of_business
 	$(BIN)/ipledge scan_pledge_alerts
 	$(BIN)/ipledge seed_valuations --if-empty
+	$(BIN)/ipledge seed_compensation --if-empty
+	$(BIN)/ipledge compensation scan
 	$(BIN)/ipledge demo_logins
 	@# One task worker beside the server runs batch revaluations; it stops with the server (Ctrl-C).
 	$(BIN)/ipledge db_worker --interval 1 >var/db_worker.log 2>&1 & worker=$$!; \
@@ -62,6 +64,14 @@ bench-indicators: install
 # The valuation engine on 1,000,000 synthetic patents against its row-by-row reference (issue 4), and the API p95.
 bench-valuation: install
 	$(BIN)/python bench/run.py --skip-seed --skip-import --skip-validators --valuation --valuation-api
+
+# The compensation funds' stress test on the province seed against a naive per-simulation loop; seeds
+# BENCH_COMPENSATION_URL's database on first use (reduced registry, 30,000 loans, the Jiangsu fund: a few minutes).
+BENCH_COMPENSATION_URL ?= sqlite:///$(CURDIR)/var/bench_province/ipledge.sqlite3
+bench-compensation: install
+	mkdir -p var/bench_province
+	DATABASE_URL=$(BENCH_COMPENSATION_URL) $(BIN)/ipledge migrate --noinput -v0
+	$(BIN)/ipledge bench compensation --scale province --database-url $(BENCH_COMPENSATION_URL) --output bench/results/compensation.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -17,6 +17,7 @@ from ninja import NinjaAPI, Router
 from ninja.openapi.docs import Swagger
 from ninja.renderers import JSONRenderer
 
+from ipledge.compensation.api import router as compensation_router
 from ipledge.core.api import router as core_router
 from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
 from ipledge.lending.api import router as lending_router
@@ -103,6 +104,7 @@ api.add_router("", registration_router)
 api.add_router("", lending_router)
 api.add_router("", lending_indicator_router)
 api.add_router("", valuation_router)
+api.add_router("", compensation_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

@@ -57,6 +57,13 @@ def test_every_operation_requires_authentication(world):
         "collateral_id": 1,
         "valuation_id": 1,
         "batch_id": 1,
+        "fund_id": 1,
+        "version_id": 1,
+        "enrolment_id": 1,
+        "claim_id": 1,
+        "payment_id": 1,
+        "entry_id": 1,
+        "run_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -476,9 +483,17 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration, lending and valuation routes are checked user by user and object by object in
+# Pledge-registration, lending, valuation and compensation routes are checked user by user and object by object in
 # tests/test_endpoint_matrix.py.
-MATRIX_PREFIXES = ("/pledge-filings", "/pledge-registrations", "/loans", "/collateral", "/valuations", "/valuation/")
+MATRIX_PREFIXES = (
+    "/pledge-filings",
+    "/pledge-registrations",
+    "/loans",
+    "/collateral",
+    "/valuations",
+    "/valuation/",
+    "/compensation/",
+)
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 
 

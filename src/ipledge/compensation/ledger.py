@@ -142,8 +142,15 @@ def balance_fen(acct: LedgerAccount, *, claim: Claim | None = None) -> int:
 
 
 def cash_fen(fund: Fund) -> int:
-    """The fund's bank balance (基金专户余额) in fen."""
-    return balance_fen(account(fund, AccountKind.CASH, PartyRole.FUND))
+    """The fund's bank balance (基金专户余额) in fen (a read: no account is opened for it)."""
+    lines = JournalLine.objects.filter(account__fund=fund, account__kind=AccountKind.CASH, account__role=PartyRole.FUND)
+    return as_fen(lines.aggregate(total=Sum("amount"))["total"])
+
+
+def fund_cash_on_claim_fen(claim: Claim) -> int:
+    """The net movement of the fund's cash on one claim (negative: paid out)."""
+    lines = JournalLine.objects.filter(entry__claim=claim, account__kind=AccountKind.CASH, account__role=PartyRole.FUND)
+    return as_fen(lines.aggregate(total=Sum("amount"))["total"])
 
 
 def claim_positions(claim: Claim) -> dict[tuple[str, str, int | None], int]:

@@ -179,6 +179,7 @@ class Scheme(models.Model):
             models.UniqueConstraint(
                 fields=["fund", "code"],
                 name="compensation_scheme_code_unique",
+                violation_error_code="unique",
                 violation_error_message=_("该基金下已有相同编号的方案。"),
             )
         ]
@@ -272,6 +273,7 @@ class SchemeVersion(models.Model):
             models.UniqueConstraint(
                 fields=["scheme", "number"],
                 name="compensation_scheme_version_unique",
+                violation_error_code="unique",
                 violation_error_message=_("版本号重复。"),
             ),
             models.CheckConstraint(
@@ -379,6 +381,7 @@ class Enrolment(models.Model):
                 fields=["loan"],
                 condition=~Q(status=EnrolmentStatus.RELEASED),
                 name="compensation_enrolment_one_open_per_loan",
+                violation_error_code="unique",
                 violation_error_message=_("该贷款已在风险补偿资金池中。"),
             ),
             models.CheckConstraint(
@@ -427,7 +430,9 @@ class Claim(models.Model):
     fund_committed = MoneyField(_("基金承担金额"), default=0)
     recoveries_total = MoneyField(_("追偿回收净额"), default=0)
     final_loss = MoneyField(_("最终损失"), null=True, blank=True)
-    filed_by = models.ForeignKey(User, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+")
+    filed_by = models.ForeignKey(
+        User, verbose_name=_("申请人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     filed_on = models.DateField(_("申请日"))
     reviewed_by = models.ForeignKey(
         User, verbose_name=_("初审人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -457,6 +462,7 @@ class Claim(models.Model):
                 fields=["loan"],
                 condition=~Q(status__in=[ClaimStatus.REJECTED, ClaimStatus.WITHDRAWN]),
                 name="compensation_claim_one_per_loan",
+                violation_error_code="unique",
                 violation_error_message=_("该贷款已有代偿申请。"),
             ),
             models.CheckConstraint(
@@ -501,7 +507,7 @@ class Recovery(models.Model):
     source_reference = models.CharField(_("来源单据"), max_length=64, blank=True)
     note = models.CharField(_("说明"), max_length=255, blank=True)
     idempotency_key = models.CharField(_("幂等键"), max_length=64)
-    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     objects = RestrictedManager()
@@ -514,6 +520,7 @@ class Recovery(models.Model):
             models.UniqueConstraint(
                 fields=["claim", "idempotency_key"],
                 name="compensation_recovery_idempotent",
+                violation_error_code="unique",
                 violation_error_message=_("该回收已登记（幂等键重复）。"),
             ),
             models.CheckConstraint(
@@ -560,12 +567,14 @@ class LedgerAccount(models.Model):
             models.UniqueConstraint(
                 fields=["fund", "kind", "role", "party"],
                 name="compensation_account_unique",
+                violation_error_code="unique",
                 violation_error_message=_("科目账户重复。"),
             ),
             models.UniqueConstraint(
                 fields=["fund", "kind", "role"],
                 condition=Q(party__isnull=True),
                 name="compensation_account_unique_fund_own",
+                violation_error_code="unique",
                 violation_error_message=_("科目账户重复。"),
             ),
         ]
@@ -696,6 +705,7 @@ class Payment(models.Model):
             models.UniqueConstraint(
                 fields=["fund", "idempotency_key"],
                 name="compensation_payment_idempotent",
+                violation_error_code="unique",
                 violation_error_message=_("该幂等键已用于本基金的另一笔划款。"),
             ),
             models.CheckConstraint(
@@ -751,6 +761,7 @@ class FundAlert(_FundChild):
                 fields=["fund", "kind"],
                 condition=Q(resolved_on__isnull=True),
                 name="compensation_alert_one_open_per_kind",
+                violation_error_code="unique",
                 violation_error_message=_("该预警已存在。"),
             )
         ]

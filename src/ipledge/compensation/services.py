@@ -40,7 +40,7 @@ from ipledge.core.models import Organisation, Region, User
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action, scope_for
 from ipledge.lending.choices import LIVE_STATUSES, NON_PERFORMING_CLASSES, CoverKind, LoanStatus
-from ipledge.lending.models import Loan
+from ipledge.lending.models import ClassificationChange, Loan
 from ipledge.lending.services import cover_add
 from ipledge.registry.choices import SizeClass
 
@@ -83,6 +83,16 @@ REFERENCE_ATTEMPTS = 8
 
 def _error(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
+
+
+def _actor(user: User | None) -> User | None:
+    """The user to store on a row: an API key acts through an unsaved user, recorded in the audit event instead.
+    Maker-checker compares the stored ids, so a key (None) can never be both maker and checker: None == None."""
+    return user if user is not None and user.pk else None
+
+
+def _actor_id(user: User) -> int | None:
+    return user.pk or None
 
 
 def _round_fen(value: Decimal) -> int:
@@ -173,7 +183,7 @@ def fund_create(
         expires_on=expires_on,
         idle_days=idle_days,
         idle_utilisation=idle_utilisation,
-        created_by=acting_user,
+        created_by=_actor(acting_user),
     )
     audited_create(instance=fund, acting_user=acting_user, action="fund.create")
     sponsor_list = list(sponsors)
@@ -326,7 +336,7 @@ def scheme_version_draft(*, scheme: Scheme, rules: Mapping[str, Any], acting_use
         raise _error("sharing_tiers", "请填写分担比例。", "required")
     _check_rules(rules)
     number = (scheme.versions.aggregate(top=Max("number"))["top"] or 0) + 1
-    version = SchemeVersion(scheme=scheme, number=number, prepared_by=acting_user, **rules)
+    version = SchemeVersion(scheme=scheme, number=number, prepared_by=_actor(acting_user), **rules)
     return audited_create(instance=version, acting_user=acting_user, action="scheme_version.draft")
 
 
@@ -338,7 +348,7 @@ def scheme_version_submit(*, version: SchemeVersion, acting_user: User) -> Schem
         raise _error("status", "只有草稿可以提交审批。", "invalid_state")
     return audited_update(
         instance=version,
-        data={"status": SchemeStatus.PENDING, "prepared_by": acting_user},
+        data={"status": SchemeStatus.PENDING, "prepared_by": _actor(acting_user)},
         acting_user=acting_user,
         action="scheme_version.submit",
     )
@@ -351,7 +361,7 @@ def scheme_version_approve(*, version: SchemeVersion, acting_user: User) -> Sche
     version = SchemeVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != SchemeStatus.PENDING:
         raise _error("status", "只有待审批的版本可以发布。", "invalid_state")
-    if version.prepared_by_id == acting_user.pk:
+    if version.prepared_by_id == _actor_id(acting_user):
         raise _error("approved_by", "审批人不能是拟定人（审批分离）。", "maker_is_checker")
     later = version.scheme.versions.filter(status=SchemeStatus.PUBLISHED, effective_from__gte=version.effective_from)
     if later.exists():
@@ -366,7 +376,7 @@ def scheme_version_approve(*, version: SchemeVersion, acting_user: User) -> Sche
         )
     return audited_update(
         instance=version,
-        data={"status": SchemeStatus.PUBLISHED, "approved_by": acting_user, "approved_at": business_now()},
+        data={"status": SchemeStatus.PUBLISHED, "approved_by": _actor(acting_user), "approved_at": business_now()},
         acting_user=acting_user,
         action="scheme_version.approve",
     )
@@ -497,7 +507,7 @@ def enrolment_create(
         insurer=insurer,
         guarantor=guarantor,
         valuer=valuer,
-        enrolled_by=acting_user,
+        enrolled_by=_actor(acting_user),
     )
     audited_create(instance=enrolment, acting_user=acting_user, action="enrolment.create")
     tier = rule.tiers[sharing.tier_for(rule, principal.fen)] if _within_tiers(rule, principal.fen) else rule.tiers[-1]
@@ -566,10 +576,23 @@ def _npl_on(loan: Loan, version: SchemeVersion, today: datetime.date) -> datetim
     if version.trigger == ClaimTrigger.NON_PERFORMING:
         if loan.classification not in NON_PERFORMING_CLASSES:
             return None
-        return loan.classification_since or today
+        return _non_performing_since(loan) or loan.classification_since or today
     if loan.days_past_due < version.trigger_days_overdue:
         return None
     return today - datetime.timedelta(days=loan.days_past_due - version.trigger_days_overdue)
+
+
+def _non_performing_since(loan: Loan) -> datetime.date | None:
+    """The first day of the loan's current non-performing spell: a move from 次级 to 可疑 does not restart the
+    claim deadline nor move the pledge-before-default check."""
+    entered = (
+        ClassificationChange.objects.filter(loan=loan, to_class__in=list(NON_PERFORMING_CLASSES))
+        .exclude(from_class__in=list(NON_PERFORMING_CLASSES))
+        .order_by("-business_day", "-pk")
+        .values_list("business_day", flat=True)
+        .first()
+    )
+    return entered
 
 
 def exposure_fen(*, version: SchemeVersion, ip_share: Decimal, principal_fen: int, interest_fen: int) -> int:
@@ -629,7 +652,7 @@ def claim_file(
         unpaid_interest=interest,
         exposure=Money.from_fen(exposure),
         collection_efforts=efforts,
-        filed_by=acting_user,
+        filed_by=_actor(acting_user),
         filed_on=today,
     )
     for _attempt in range(REFERENCE_ATTEMPTS):
@@ -676,7 +699,7 @@ def claim_review(*, claim: Claim, acting_user: User, note: str = "") -> Claim:
         claim,
         expected=[ClaimStatus.FILED],
         status=ClaimStatus.REVIEWED,
-        reviewed_by=acting_user,
+        reviewed_by=_actor(acting_user),
         reviewed_at=business_now(),
         review_note=note.strip(),
     )
@@ -737,7 +760,7 @@ def claim_caps(claim: Claim, version: SchemeVersion) -> sharing.Caps:
         year_left = max(version.cap_per_year.fen - used, 0)
     available = None
     if claim.fund.liability_capped:
-        own_advance = ledger.balance_fen(ledger.account(claim.fund, AccountKind.CASH, PartyRole.FUND), claim=claim)
+        own_advance = ledger.fund_cash_on_claim_fen(claim)
         available = max(ledger.cash_fen(claim.fund) - own_advance, 0)
     return sharing.Caps(
         fund_per_loan_fen=version.cap_per_loan.fen if version.cap_per_loan is not None else None,
@@ -789,7 +812,7 @@ def claim_approve(*, claim: Claim, acting_user: User, note: str = "") -> Claim:
     insurer / guarantor / valuer are instructed to pay theirs (先行按比例拨付)."""
     _require_fund_manager(claim.fund, acting_user, Action.APPROVE)
     claim = _lock_claim(claim, [ClaimStatus.REVIEWED])
-    if claim.reviewed_by_id == acting_user.pk:
+    if claim.reviewed_by_id == _actor_id(acting_user):
         raise _error("approved_by", "审批人不能是初审人（审批分离）。", "maker_is_checker")
     fund = Fund.objects.select_for_update().get(pk=claim.fund_id)  # one payer of the fund's cash at a time
     version = claim.enrolment.scheme_version
@@ -822,7 +845,7 @@ def claim_approve(*, claim: Claim, acting_user: User, note: str = "") -> Claim:
         claim,
         expected=[ClaimStatus.REVIEWED],
         status=ClaimStatus.ADVANCE_PAID,
-        approved_by=acting_user,
+        approved_by=_actor(acting_user),
         approved_on=today,
         decision_note=note.strip(),
         terms=terms,
@@ -923,7 +946,7 @@ def recovery_record(
         source_reference=source_reference.strip(),
         note=note.strip(),
         idempotency_key=key,
-        recorded_by=acting_user,
+        recorded_by=_actor(acting_user),
     )
     audited_create(instance=recovery, acting_user=acting_user, action="recovery.record")
     if applied.fen:
@@ -1134,7 +1157,11 @@ def _execute(payment: Payment, *, paid_on: datetime.date, reference: str, acting
         claim=payment.claim,
     )
     updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.INSTRUCTED).update(
-        status=PaymentStatus.PAID, entry=entry, paid_on=paid_on, paid_by=acting_user, reference=reference.strip()
+        status=PaymentStatus.PAID,
+        entry=entry,
+        paid_on=paid_on,
+        paid_by=_actor(acting_user),
+        reference=reference.strip(),
     )
     if updated != 1:
         raise _error("status", "该划款指令已支付。", "already_paid")
@@ -1283,7 +1310,7 @@ def stress_run_request(
         fund=fund,
         simulations=simulations,
         parameters={k: float(v) for k, v in params.items()},
-        requested_by=acting_user,
+        requested_by=_actor(acting_user),
     )
     audited_create(instance=run, acting_user=acting_user, action="stress_run.request")
     from .tasks import run_stress_test

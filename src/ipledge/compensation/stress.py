@@ -27,6 +27,7 @@ from .models import Claim, Enrolment, Fund
 
 ASSUMPTION_FIELDS = frozenset({"recovery_mean", "recovery_sd", "correlation"})
 MIN_HISTORY = 5
+PAID_OR_SETTLING = [ClaimStatus.ADVANCE_PAID, ClaimStatus.CLEARING, ClaimStatus.CLEARED]
 GRADE_ORDER = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C")
 
 
@@ -59,7 +60,11 @@ def _latest_grades(loan_ids: list[int]) -> dict[int, str]:
 def portfolio_frame(fund: Fund, *, today: datetime.date | None = None) -> pl.DataFrame:
     today = today or business_date()
     rows = list(
-        Enrolment.objects.filter(fund=fund, status=EnrolmentStatus.ACTIVE).values_list(
+        # Loans in the pool, and those whose claim is filed but not yet paid (near-certain payouts): a claim paid
+        # in advance is already out of the balance.
+        Enrolment.objects.filter(fund=fund, status__in=[EnrolmentStatus.ACTIVE, EnrolmentStatus.CLAIMED])
+        .exclude(claims__status__in=PAID_OR_SETTLING)
+        .values_list(
             "loan_id",
             "ip_share",
             "covered_amount",

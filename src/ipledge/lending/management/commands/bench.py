@@ -14,6 +14,11 @@ whole benchmark runs in a child process against that database (e.g. PostgreSQL:
 `ipledge bench valuation` times the valuation engine on `--n` synthetic patents (default 1,000,000) against the
 row-by-row reference on `--sample` of them (`ipledge.valuation.benchmark`), in a fresh child process without Django
 so its peak memory is the engine's own, and prints its one JSON line.
+
+`ipledge bench compensation [--simulations 10000] [--baseline-simulations 500] [--scale province]
+[--database-url URL] [--output FILE]` times the risk-compensation stress test of every fund against a naive
+per-simulation loop (`ipledge.compensation.benchmark`; seeds the database first when it has no loans or no funds)
+and prints its one JSON line, also written to ``--output``.
 """
 
 from __future__ import annotations
@@ -141,15 +146,21 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # data commands; `ipledge check` covers the project
     help = (
         "Benchmarks: `ipledge bench indicators` times the lending indicator set against a naive ORM loop; "
-        "`ipledge bench valuation` times the valuation engine against its row-by-row reference."
+        "`ipledge bench valuation` times the valuation engine against its row-by-row reference; "
+        "`ipledge bench compensation` times the funds' stress test against a naive per-simulation loop."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         # One positional target with shared options rather than subparsers: `bench indicators` keeps accepting
         # its options anywhere on the line, Django's own (--verbosity, --settings) included.
-        parser.add_argument("target", choices=["indicators", "valuation", "valuation-api"])
+        parser.add_argument("target", choices=["indicators", "valuation", "valuation-api", "compensation"])
         parser.add_argument("--requests", type=int, default=200, help="valuation-api: requests timed (default 200)")
-        parser.add_argument("--scale", choices=[s for s in LOAN_SCALES if s != "tiny"], default="national")
+        parser.add_argument(
+            "--scale",
+            choices=[s for s in LOAN_SCALES if s != "tiny"],
+            default=None,
+            help="seed scale when the database is empty (default national; compensation: province)",
+        )
         parser.add_argument(
             "--sample", type=int, default=2000, help="loans in the naive loop, or rights in the row-by-row baseline"
         )
@@ -158,6 +169,11 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=LOAN_SEED_AS_OF)
         parser.add_argument("--database-url", help="run against this database (in a child process)")
         parser.add_argument("--cold-only", action="store_true", help="internal: the cold child run only")
+        parser.add_argument("--simulations", type=int, default=10_000, help="compensation: Monte Carlo simulations")
+        parser.add_argument(
+            "--baseline-simulations", type=int, default=500, help="compensation: simulations of the naive loop"
+        )
+        parser.add_argument("--output", help="compensation: also write the JSON to this file")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "valuation":
@@ -168,6 +184,10 @@ class Command(BaseCommand):
 
             self.stdout.write(json.dumps(run_api_benchmark(requests=options["requests"])))
             return
+        if options["target"] == "compensation":
+            self._compensation(options)
+            return
+        options["scale"] = options["scale"] or "national"
         options["seed"] = 42 if options["seed"] is None else options["seed"]
         if options["database_url"]:
             self._rerun(options)
@@ -199,6 +219,38 @@ class Command(BaseCommand):
         if not lines:
             raise CommandError(f"valuation benchmark failed:\n{done.stderr[-3000:]}")
         self.stdout.write(lines[-1])
+
+    def _compensation(self, options: dict[str, Any]) -> None:
+        """Run `ipledge.compensation.benchmark` here, or in a child process against ``--database-url``."""
+        scale = options["scale"] or "province"
+        if scale == "national":
+            raise CommandError("compensation: --scale demo or province")
+        if options["database_url"]:
+            cmd = [*_ipledge(), "bench", "compensation", "--scale", scale, "--simulations", str(options["simulations"])]
+            cmd += ["--baseline-simulations", str(options["baseline_simulations"])]
+            cmd += ["--output", options["output"]] if options["output"] else []
+            cmd += ["--seed", str(options["seed"])] if options["seed"] is not None else []
+            env = {**os.environ, "DATABASE_URL": options["database_url"]}
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            self.stderr.write(done.stderr, ending="")
+            if done.returncode != 0:
+                raise CommandError(f"compensation benchmark failed against {options['database_url']}")
+            self.stdout.write(done.stdout.rstrip("\n"))
+            return
+        from ipledge.compensation.benchmark import run_benchmark
+
+        result = run_benchmark(
+            simulations=options["simulations"],
+            baseline_simulations=options["baseline_simulations"],
+            scale=scale,
+            seed=42 if options["seed"] is None else options["seed"],
+            log=lambda msg: self.stderr.write(f"  {msg}"),
+        )
+        line = json.dumps(result, ensure_ascii=False)
+        if options["output"]:
+            text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+            Path(options["output"]).write_text(text, encoding="utf-8")
+        self.stdout.write(line)
 
     def _rerun(self, options: dict[str, Any]) -> None:
         cmd = [*_ipledge(), "bench", "indicators", "--scale", options["scale"], "--sample", str(options["sample"])]
