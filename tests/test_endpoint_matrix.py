@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_tables2 import Table
 
 from ipledge.api import api
+from ipledge.compensation import models as compensation
 from ipledge.core.choices import Role
 from ipledge.core.models import ApiKey, AuditEvent, Organisation, User
 from ipledge.core.scoping import Action, scope_for
@@ -27,6 +28,7 @@ from ipledge.lending.models import BankNplReport, CreditPlan, Loan, LoanCollater
 from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
 from ipledge.valuation.models import ComparableTransaction, RevaluationBatch, Valuation, ValuationBundle
+from tests.compensation.factories import add_compensation
 from tests.lending.factories import add_loans
 from tests.world import PDF_BYTES, add_valuations
 
@@ -150,6 +152,45 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "valuation:enterprise": ("object", Enterprise, Action.VIEW),
     # The published method and model cards, the same for every user.
     "valuation:model": ("page", None, None),
+    # Risk compensation
+    "compensation:fund_list": ("list", compensation.Fund, Action.VIEW),
+    "compensation:fund_create": ("create", compensation.Fund, Action.ADD),
+    "compensation:fund_detail": ("object", compensation.Fund, Action.VIEW),
+    "compensation:fund_edit": ("object", compensation.Fund, Action.CHANGE),
+    # A party sees the entries touching its own accounts, the books readers all (JournalEntry.scope_q).
+    "compensation:fund_ledger": ("object", compensation.Fund, Action.VIEW),
+    "compensation:contribution_record": ("object_post", compensation.Fund, Action.CHANGE),
+    # Fetched in view scope; the service admits the books readers only (403 for the others).
+    "compensation:stress_request": ("object_post", compensation.Fund, Action.VIEW),
+    "compensation:stress_run_detail": ("object", compensation.StressRun, Action.VIEW),
+    "compensation:scheme_create": ("object", compensation.Fund, Action.ADD),
+    "compensation:version_create": ("object", compensation.Scheme, Action.CHANGE),
+    "compensation:version_submit": ("object_post", compensation.SchemeVersion, Action.CHANGE),
+    "compensation:version_approve": ("object_post", compensation.SchemeVersion, Action.APPROVE),
+    "compensation:version_reject": ("object_post", compensation.SchemeVersion, Action.APPROVE),
+    # Entries are only ever read through restrict(); the service lets the fund's reviewers reverse (403 otherwise).
+    "compensation:entry_reverse": ("object_post", compensation.JournalEntry, Action.VIEW),
+    "compensation:enrolment_list": ("list", compensation.Enrolment, Action.VIEW),
+    # Banks enrol their own loans (404 for other kinds); the service checks the loan (tests/compensation).
+    "compensation:enrolment_create": ("page", None, None),
+    "compensation:enrolment_detail": ("object", compensation.Enrolment, Action.VIEW),
+    "compensation:enrolment_claim": ("object_post", compensation.Enrolment, Action.CHANGE),
+    "compensation:enrolment_release": ("object_post", compensation.Enrolment, Action.CHANGE),
+    "compensation:claim_list": ("list", compensation.Claim, Action.VIEW),
+    "compensation:claim_detail": ("object", compensation.Claim, Action.VIEW),
+    **{
+        f"compensation:claim_{name}": ("object_post", compensation.Claim, action)
+        for name, action in {
+            "review": Action.CHANGE,
+            "approve": Action.APPROVE,
+            "reject": Action.CHANGE,
+            "withdraw": Action.CHANGE,
+            "recovery": Action.CHANGE,
+            "clear": Action.CHANGE,
+        }.items()
+    },
+    "compensation:payment_list": ("list", compensation.Payment, Action.VIEW),
+    "compensation:payment_pay": ("object_post", compensation.Payment, Action.CHANGE),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -253,6 +294,51 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("GET", "/valuation/batches/{batch_id}"): ("object", RevaluationBatch, Action.VIEW),
     # Model cards are published to every signed-in user.
     ("GET", "/valuation/models"): ("open", None, None),
+    # Risk compensation (the money is followed in tests/compensation/test_api_compensation.py; here, the scoping).
+    ("GET", "/compensation/funds"): ("list", compensation.Fund, Action.VIEW),
+    ("POST", "/compensation/funds"): ("create", compensation.Fund, Action.ADD),
+    ("GET", "/compensation/funds/{fund_id}"): ("object", compensation.Fund, Action.VIEW),
+    ("PATCH", "/compensation/funds/{fund_id}"): ("object", compensation.Fund, Action.CHANGE),
+    # A fund's books are read by its manager, sponsors and supervisors; the banks and other sharing parties that
+    # see the fund get 403 (checked user by user in tests/compensation/test_api_compensation.py).
+    ("GET", "/compensation/funds/{fund_id}/figures"): ("open", None, None),
+    ("POST", "/compensation/funds/{fund_id}/contributions"): ("object", compensation.Fund, Action.CHANGE),
+    # Runs are listed within restrict(); requesting one is for the books readers (the service decides, 403).
+    ("GET", "/compensation/funds/{fund_id}/stress-runs"): ("object", compensation.Fund, Action.VIEW),
+    ("POST", "/compensation/funds/{fund_id}/stress-runs"): ("object", compensation.Fund, Action.VIEW),
+    ("GET", "/compensation/stress-runs/{run_id}"): ("object", compensation.StressRun, Action.VIEW),
+    ("POST", "/compensation/schemes"): ("create", compensation.Scheme, Action.ADD),
+    ("GET", "/compensation/scheme-versions"): ("list", compensation.SchemeVersion, Action.VIEW),
+    ("POST", "/compensation/scheme-versions"): ("create", compensation.SchemeVersion, Action.ADD),
+    **{
+        ("POST", f"/compensation/scheme-versions/{{version_id}}/{tail}"): ("object", compensation.SchemeVersion, action)
+        for tail, action in {"submit": Action.CHANGE, "approve": Action.APPROVE, "reject": Action.APPROVE}.items()
+    },
+    ("GET", "/compensation/enrolments"): ("list", compensation.Enrolment, Action.VIEW),
+    ("POST", "/compensation/enrolments"): ("create", compensation.Enrolment, Action.ADD),
+    ("POST", "/compensation/enrolments/{enrolment_id}/release"): ("object", compensation.Enrolment, Action.CHANGE),
+    ("GET", "/compensation/claims"): ("list", compensation.Claim, Action.VIEW),
+    ("POST", "/compensation/claims"): ("create", compensation.Claim, Action.ADD),
+    ("GET", "/compensation/claims/{claim_id}"): ("object", compensation.Claim, Action.VIEW),
+    ("GET", "/compensation/claims/{claim_id}/advance-preview"): ("object", compensation.Claim, Action.VIEW),
+    **{
+        ("POST", f"/compensation/claims/{{claim_id}}/{tail}"): ("object", compensation.Claim, action)
+        for tail, action in {
+            "review": Action.CHANGE,
+            "approve": Action.APPROVE,
+            "reject": Action.CHANGE,
+            "withdraw": Action.CHANGE,
+            "clear": Action.CHANGE,
+            "recoveries": Action.CHANGE,
+        }.items()
+    },
+    ("GET", "/compensation/payments"): ("list", compensation.Payment, Action.VIEW),
+    ("POST", "/compensation/payments/{payment_id}/paid"): ("object", compensation.Payment, Action.CHANGE),
+    ("GET", "/compensation/entries"): ("list", compensation.JournalEntry, Action.VIEW),
+    # Entries are never changed, only reversed by the fund's reviewer (the service decides, 403); outside the
+    # caller's view an entry answers 404.
+    ("POST", "/compensation/entries/{entry_id}/reverse"): ("object", compensation.JournalEntry, Action.VIEW),
+    ("GET", "/compensation/alerts"): ("list", compensation.FundAlert, Action.VIEW),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
@@ -298,6 +384,23 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/collateral/{collateral_id}/implementation"): {"status": "licensed", "reported_on": "2025-02-01"},
     ("POST", "/valuations/{valuation_id}/submit"): {"note": "矩阵测试"},
     ("POST", "/valuations/{valuation_id}/sign-off"): {"approve": False, "note": "矩阵测试"},
+    ("POST", "/compensation/funds/{fund_id}/contributions"): {
+        "sponsor_id": 1,
+        "amount": "1.00",
+        "paid_on": "2024-01-02",
+        "idempotency_key": "m-c",
+    },
+    ("POST", "/compensation/funds/{fund_id}/stress-runs"): {"simulations": 100},
+    ("POST", "/compensation/scheme-versions/{version_id}/reject"): {"note": "矩阵测试"},
+    ("POST", "/compensation/enrolments/{enrolment_id}/release"): {"reason": "矩阵测试"},
+    **{("POST", f"/compensation/claims/{{claim_id}}/{tail}"): {"note": "矩阵测试"} for tail in ("reject", "withdraw")},
+    ("POST", "/compensation/claims/{claim_id}/recoveries"): {
+        "kind": "repayment",
+        "value_date": "2025-09-01",
+        "gross_amount": "1.00",
+        "idempotency_key": "m-rec",
+    },
+    ("POST", "/compensation/entries/{entry_id}/reverse"): {"reason": "矩阵测试"},
 }
 
 
@@ -366,6 +469,7 @@ def keyed_world(world):  # type: ignore[no-untyped-def]
         )
     add_loans(world)
     add_valuations(world)
+    add_compensation(world)
     return world
 
 

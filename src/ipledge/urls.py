@@ -12,4 +12,5 @@ urlpatterns = [
     path("lending/indicators/", include("ipledge.lending.indicator_urls")),
     path("lending/", include("ipledge.lending.urls")),
     path("valuation/", include("ipledge.valuation.urls")),
+    path("compensation/", include("ipledge.compensation.urls")),
 ]

@@ -87,6 +87,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     valuation = valuation_section(user)
     if valuation.items:
         sections.append(valuation)
+    compensation = compensation_section(user)
+    if compensation.items:
+        sections.append(compensation)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -207,6 +210,54 @@ def valuation_section(user: Any) -> NavSection:
         section.items.append(NavItem(_("质押率政策"), "valuation:policy", "sliders"))
     if section.items:
         section.items.append(NavItem(_("评估方法"), "valuation:model", "diagram-3"))
+    return section
+
+
+def compensation_section(user: Any) -> NavSection:
+    """风险补偿: the funds (managers, sponsors, supervisors and the parties that share a loss), enrolled loans and a
+    new enrolment for banks, claims, and the payment instructions between the parties."""
+    from ipledge.compensation.models import Claim, Enrolment, Fund, Payment
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("风险补偿"))
+    scope = scope_for(user)
+    if scope is None or scope.kind in (OrganisationKind.ENTERPRISE, OrganisationKind.PATENT_AGENCY):
+        return section
+    kind = scope.kind
+    if can(user, Fund):
+        section.items.append(
+            NavItem(
+                _("补偿基金"),
+                "compensation:fund_list",
+                "safe",
+                (
+                    "compensation:fund_",
+                    "compensation:scheme_",
+                    "compensation:version_",
+                    "compensation:stress_",
+                    "compensation:contribution",
+                    "compensation:entry_",
+                ),
+            )
+        )
+    if can(user, Enrolment):
+        enrolment_pages = (
+            "compensation:enrolment_detail",
+            "compensation:enrolment_claim",
+            "compensation:enrolment_release",
+        )
+        section.items.append(NavItem(_("入池贷款"), "compensation:enrolment_list", "inboxes", enrolment_pages))
+    if (kind == OrganisationKind.BANK or scope.is_platform) and can(user, Enrolment, Action.CHANGE):
+        section.items.append(NavItem(_("申请入池"), "compensation:enrolment_create", "box-arrow-in-down"))
+    if can(user, Claim):
+        section.items.append(
+            NavItem(_("代偿申请"), "compensation:claim_list", "shield-exclamation", ("compensation:claim_",))
+        )
+    if can(user, Payment):
+        section.items.append(
+            NavItem(_("划款指令"), "compensation:payment_list", "cash-stack", ("compensation:payment_",))
+        )
     return section
 
 
