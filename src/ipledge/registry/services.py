@@ -268,6 +268,36 @@ def ip_right_create(
 
 
 @transaction.atomic
+def ip_right_transfer(
+    *,
+    right: IPRight,
+    acting_user: User | None,
+    reason: str,
+    to_enterprise: Enterprise | None = None,
+    to_name: str = "",
+) -> IPRight:
+    """Record a change of holder (权利转移), e.g. a pledged right sold when the pledge is enforced; the old holders'
+    rows go to history. Callers decide who may do it (the disposal services: the pledgee bank after the sale)."""
+    if to_enterprise is None and not to_name.strip():
+        raise field_error("to_name", "请指定受让人。", "required")
+    before = [str(o) for o in right.owners.all()]
+    region = next((o.enterprise.region_code for o in right.owners.all() if o.enterprise is not None), "")
+    right.owners.all().delete()
+    owner = IPRightOwner(right=right, enterprise=to_enterprise, holder_name="" if to_enterprise else to_name.strip())
+    insert_validated(owner)
+    record_event(
+        acting_user=acting_user,
+        action="ip_right.transfer",
+        instance=right,
+        region_code=region,
+        old={"owners": before},
+        new={"owners": [str(owner)]},
+        extra={"reason": reason},
+    )
+    return right
+
+
+@transaction.atomic
 def ip_right_update(*, right: IPRight, data: Mapping[str, Any], acting_user: User | None) -> IPRight:
     changes = {k: v for k, v in data.items() if k in IP_RIGHT_FIELDS}
     if "number" in data and data["number"] != right.number:

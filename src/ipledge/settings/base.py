@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "ipledge.lending",
     "ipledge.valuation",
     "ipledge.compensation",
+    "ipledge.disposal",
 ]
 
 MIDDLEWARE = [

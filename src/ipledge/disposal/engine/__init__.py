@@ -1,0 +1,1 @@
+"""Pure rules of disposal (no Django): the proceeds waterfall and the auction's bidding arithmetic."""
