@@ -34,6 +34,16 @@ from ipledge.core.choices import AdminLevel, OrganisationKind, Role
 from ipledge.core.models import ApiKey, AuditEvent, Organisation, Region, User
 from ipledge.core.scoping import Action, RestrictedQuerySet
 from ipledge.core.services import api_key_create
+from ipledge.disposal.models import (
+    AuctionSession,
+    Bid,
+    BidderRegistration,
+    CaseRight,
+    DisposalCase,
+    LicenceIncome,
+    Lot,
+    ProceedsEntry,
+)
 from ipledge.lending.models import (
     BankNplReport,
     ClassificationChange,
@@ -77,6 +87,7 @@ from ipledge.valuation.models import (
     ValuationModel,
 )
 from tests.compensation.factories import add_compensation
+from tests.disposal.factories import add_disposal
 from tests.lending.factories import add_loans
 from tests.world import add_pledges, add_valuations
 
@@ -487,6 +498,67 @@ def payment_oracle(user: User, action: str, obj: Payment) -> bool:
     return False
 
 
+# Disposal: the pledgee bank's tree does everything with its cases; the pledgor, the platform or acquirer, the buyer,
+# the fund manager covering the loan and the borrower region's IP office / NDRC read. Auction listings are public.
+def disposal_case_oracle(user: User, action: str, obj: DisposalCase) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return in_tree(org, obj.bank)
+    if action != Action.VIEW:
+        return False
+    if in_tree(org, obj.platform) or in_tree(org, obj.buyer):
+        return True
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return obj.pledgor.organisation_id == org.pk
+    if org.kind in (OrganisationKind.IP_OFFICE, OrganisationKind.DEVELOPMENT_REFORM):
+        return in_jurisdiction(org, obj.region_code)
+    if org.kind == OrganisationKind.FUND_MANAGER:
+        return any(in_tree(org, e.fund.manager) for e in obj.loan.fund_enrolments.all())
+    return False
+
+
+def case_child_oracle(user: User, action: str, obj: Any) -> bool:
+    return disposal_case_oracle(user, action, obj.case)
+
+
+def auction_session_oracle(user: User, action: str, obj: AuctionSession) -> bool:
+    org = user.organisation
+    if action == Action.VIEW:
+        return True
+    return org.kind == OrganisationKind.DISPOSAL_PLATFORM and in_tree(org, obj.platform)
+
+
+def lot_oracle(user: User, action: str, obj: Lot) -> bool:
+    return auction_session_oracle(user, action, obj.session)
+
+
+def bidder_oracle(user: User, action: str, obj: BidderRegistration) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.bidder)
+    if action == Action.DELETE:
+        return False
+    if org.kind == OrganisationKind.DISPOSAL_PLATFORM:
+        return own or in_tree(org, obj.lot.session.platform)
+    if action == Action.VIEW and org.kind == OrganisationKind.BANK:
+        return own or in_tree(org, obj.lot.case.bank)
+    if action == Action.APPROVE:
+        return False
+    return own
+
+
+def bid_oracle(user: User, action: str, obj: Bid) -> bool:
+    org = user.organisation
+    if action != Action.VIEW:
+        return False
+    if in_tree(org, obj.registration.bidder):
+        return True
+    if org.kind == OrganisationKind.DISPOSAL_PLATFORM:
+        return in_tree(org, obj.lot.session.platform)
+    if org.kind == OrganisationKind.BANK:
+        return in_tree(org, obj.lot.case.bank)
+    return False
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -541,6 +613,14 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Payment: payment_oracle,
     FundAlert: fund_child_oracle,
     StressRun: fund_child_oracle,
+    DisposalCase: disposal_case_oracle,
+    CaseRight: case_child_oracle,
+    AuctionSession: auction_session_oracle,
+    Lot: lot_oracle,
+    BidderRegistration: bidder_oracle,
+    Bid: bid_oracle,
+    LicenceIncome: case_child_oracle,
+    ProceedsEntry: case_child_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
@@ -627,6 +707,7 @@ def matrix_world(world):  # type: ignore[no-untyped-def]
     add_loans(world)
     add_valuations(world)
     add_compensation(world)
+    add_disposal(world)
     return world
 
 
@@ -654,7 +735,11 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
 
 @pytest.mark.parametrize(
     "model",
-    [m for m in ORACLES if m not in (Region, Park, CalendarDay, LprQuote, ValuationModel, *INTERNAL_MODELS)],
+    [
+        m
+        for m in ORACLES
+        if m not in (Region, Park, CalendarDay, LprQuote, ValuationModel, AuctionSession, Lot, *INTERNAL_MODELS)
+    ],
     ids=lambda m: m.__name__,
 )
 def test_other_organisations_are_isolated(matrix_world, model: type[models.Model]) -> None:  # type: ignore[no-untyped-def]
