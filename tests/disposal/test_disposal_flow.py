@@ -169,3 +169,27 @@ def test_open_case_needs_a_defaulted_loan() -> None:
     with pytest.raises(ValidationError) as performing:
         services.case_open(loan=loan, acting_user=w.user("bank1_sub"))
     assert _codes(performing.value) == {"loan": "not_defaulted"}
+
+
+def test_sale_above_the_debt_pays_interest_then_the_pledgor() -> None:
+    w = build_world()
+    d = defaulted_with_claim(w)
+    case = services.case_propose_route(case=d.case, route="negotiated", acting_user=w.user("bank1_sub"))
+    case = services.case_approve_route(case=case, acting_user=w.user("bank1_sub", Role.REVIEWER))
+    case = services.sale_record(
+        case=case, buyer=w.orgs["ent2"], price=Money("7000000"), acting_user=w.user("bank1_sub")
+    )
+    case = services.payment_confirm(case=case, acting_user=w.user("bank1_sub"))
+    case = services.case_transfer(case=case, acting_user=w.user("bank1_sub"))
+    case = services.proceeds_distribute(case=case, costs=Money("100000.00"), acting_user=w.user("bank1_sub"))
+    steps = {e.step: e.amount.fen for e in case.entries.all()}
+    interest = services._unpaid_interest_fen(d.loan)
+    assert interest > 0
+    assert steps["costs"] == 10_000_000 and steps["bank_principal"] == 600_000_000
+    assert steps["bank_interest"] == interest
+    assert steps["surplus"] == 700_000_000 - 10_000_000 - 600_000_000 - interest
+    assert sum(fen for step, fen in steps.items() if step != "compensation") == 700_000_000
+    assert steps["compensation"] == 480_000_000  # no loss left: the whole advance comes back
+    assert all(e.debit_account != e.credit_account for e in case.entries.all())
+    d.claim.refresh_from_db()
+    assert d.claim.recoveries_total == Money("6000000.00")  # capped at the exposure

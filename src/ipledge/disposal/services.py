@@ -562,6 +562,15 @@ def _fund_return_fen(claim: Any, recovery_fen: int) -> int:
     return sum(t.fen for t in result.transfers if t.payer == "bank" and t.payee == "fund")
 
 
+def _unpaid_interest_fen(loan: Loan) -> int:
+    """Scheduled interest fallen due and not paid (penalty interest is left to the bank's own collection)."""
+    today = business_date()
+    return sum(
+        max(i.interest_due.fen - i.interest_paid.fen, 0)
+        for i in loan.instalments.filter(due_date__lte=today, settled_on__isnull=True)
+    )
+
+
 def _post_waterfall(
     case: DisposalCase,
     *,
@@ -578,7 +587,8 @@ def _post_waterfall(
     loan.refresh_from_db()
     already_principal = sum(e.amount.fen for e in case.entries.filter(step=ProceedsStep.BANK_PRINCIPAL))
     principal_due = max((loan.outstanding_principal.fen if loan.outstanding_principal else 0) - already_principal, 0)
-    interest_due = 0  # accrued default interest is not tracked on a defaulted loan's row; the bank claims it apart
+    already_interest = sum(e.amount.fen for e in case.entries.filter(step=ProceedsStep.BANK_INTEREST))
+    interest_due = max(_unpaid_interest_fen(loan) - already_interest, 0)
     steps = waterfall.distribute(
         gross_fen=gross.fen, costs_fen=costs.fen, principal_due_fen=principal_due, interest_due_fen=interest_due
     )
