@@ -30,6 +30,8 @@ demo: install
 	$(BIN)/ipledge seed_valuations --if-empty
 	$(BIN)/ipledge seed_compensation --if-empty
 	$(BIN)/ipledge compensation scan
+	$(BIN)/ipledge seed_disposal --if-empty
+	$(BIN)/ipledge disposal close-auctions
 	$(BIN)/ipledge demo_logins
 	@# One task worker beside the server runs batch revaluations; it stops with the server (Ctrl-C).
 	$(BIN)/ipledge db_worker --interval 1 >var/db_worker.log 2>&1 & worker=$$!; \

@@ -24,11 +24,13 @@ from ipledge.core.models import ApiKey, AuditEvent, Organisation, User
 from ipledge.core.scoping import Action, scope_for
 from ipledge.core.services import api_key_create
 from ipledge.core.synthetic import make_uscc
+from ipledge.disposal import models as disposal
 from ipledge.lending.models import BankNplReport, CreditPlan, Loan, LoanCollateral
 from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
 from ipledge.valuation.models import ComparableTransaction, RevaluationBatch, Valuation, ValuationBundle
 from tests.compensation.factories import add_compensation
+from tests.disposal.factories import add_disposal
 from tests.lending.factories import add_loans
 from tests.world import PDF_BYTES, add_valuations
 
@@ -191,6 +193,39 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     },
     "compensation:payment_list": ("list", compensation.Payment, Action.VIEW),
     "compensation:payment_pay": ("object_post", compensation.Payment, Action.CHANGE),
+    # Collateral disposal (the flow through the pages is followed in tests/disposal/test_views_disposal.py)
+    "disposal:case_list": ("list", disposal.DisposalCase, Action.VIEW),
+    # Banks open cases on their own defaulted loans (404 for other kinds); the service checks the loan.
+    "disposal:open": ("create", disposal.DisposalCase, Action.ADD),
+    "disposal:case_detail": ("object", disposal.DisposalCase, Action.VIEW),
+    **{
+        f"disposal:case_{name}": ("object_post", disposal.DisposalCase, action)
+        for name, action in {
+            "revalue": Action.CHANGE,
+            "propose": Action.CHANGE,
+            "approve": Action.APPROVE,
+            "sale": Action.CHANGE,
+            # Fetched in view scope: the platform running the sale or the bank confirms (the service decides, 403).
+            "pay": Action.VIEW,
+            "transfer": Action.CHANGE,
+            "distribute": Action.CHANGE,
+            "licence": Action.CHANGE,
+            "close": Action.CHANGE,
+        }.items()
+    },
+    # Auction listings are open to every signed-in organisation; platforms run their own sessions.
+    "disposal:session_list": ("list", disposal.AuctionSession, Action.VIEW),
+    "disposal:session_create": ("create", disposal.AuctionSession, Action.ADD),
+    "disposal:session_detail": ("object", disposal.AuctionSession, Action.VIEW),
+    "disposal:lot_create": ("object", disposal.AuctionSession, Action.CHANGE),
+    "disposal:lot_detail": ("object", disposal.Lot, Action.VIEW),
+    # Any organisation may sign up and bid on a lot it sees; the service refuses the pledgee and the pledgor.
+    "disposal:lot_register": ("object_post", disposal.Lot, Action.VIEW),
+    "disposal:lot_bid": ("object_post", disposal.Lot, Action.VIEW),
+    "disposal:lot_close": ("object_post", disposal.Lot, Action.CHANGE),
+    "disposal:registration_deposit": ("object_post", disposal.BidderRegistration, Action.CHANGE),
+    # The public auction listing (拍卖公示): public fields only, no bidder.
+    "disposal:public_auctions": ("public", None, None),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -339,6 +374,42 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     # caller's view an entry answers 404.
     ("POST", "/compensation/entries/{entry_id}/reverse"): ("object", compensation.JournalEntry, Action.VIEW),
     ("GET", "/compensation/alerts"): ("list", compensation.FundAlert, Action.VIEW),
+    # Collateral disposal (the flow is followed in tests/disposal/test_api_disposal.py; here, the scoping).
+    ("GET", "/disposal/cases"): ("list", disposal.DisposalCase, Action.VIEW),
+    ("POST", "/disposal/cases"): ("create", disposal.DisposalCase, Action.ADD),
+    ("GET", "/disposal/cases/{case_id}"): ("object", disposal.DisposalCase, Action.VIEW),
+    **{
+        ("POST", f"/disposal/cases/{{case_id}}/{tail}"): ("object", disposal.DisposalCase, action)
+        for tail, action in {
+            "revalue": Action.CHANGE,
+            "route": Action.CHANGE,
+            "approve-route": Action.APPROVE,
+            "sale": Action.CHANGE,
+            # The platform selling the case confirms the payment too (the service decides, 403); outside the
+            # caller's view a case answers 404.
+            "payment": Action.VIEW,
+            "transfer": Action.CHANGE,
+            "distribute": Action.CHANGE,
+            "licence-income": Action.CHANGE,
+            "close": Action.CHANGE,
+        }.items()
+    },
+    # Sessions and lots are public listings; the platform's tree runs them.
+    ("GET", "/disposal/sessions"): ("list", disposal.AuctionSession, Action.VIEW),
+    ("POST", "/disposal/sessions"): ("create", disposal.AuctionSession, Action.ADD),
+    ("GET", "/disposal/sessions/{session_id}"): ("object", disposal.AuctionSession, Action.VIEW),
+    ("POST", "/disposal/sessions/{session_id}/lots"): ("object", disposal.AuctionSession, Action.CHANGE),
+    ("GET", "/disposal/lots/{lot_id}"): ("object", disposal.Lot, Action.VIEW),
+    # Any organisation may sign up and bid on a listed lot; the services refuse the pledgor, the pledgee, roles
+    # that cannot add and bidders without a paid deposit (tests/disposal/test_api_disposal.py).
+    ("POST", "/disposal/lots/{lot_id}/register"): ("object", disposal.Lot, Action.VIEW),
+    ("POST", "/disposal/lots/{lot_id}/bids"): ("object", disposal.Lot, Action.VIEW),
+    ("POST", "/disposal/lots/{lot_id}/close"): ("object", disposal.Lot, Action.CHANGE),
+    ("GET", "/disposal/bidders"): ("list", disposal.BidderRegistration, Action.VIEW),
+    # A bidder may change its own registration, but only the session's platform confirms the deposit (403).
+    ("POST", "/disposal/bidders/{registration_id}/deposit"): ("object", disposal.BidderRegistration, Action.CHANGE),
+    # Sales of the cases the caller sees (no ids of their own; tests/disposal/test_api_disposal.py checks them).
+    ("GET", "/disposal/history"): ("open", None, None),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
@@ -401,6 +472,26 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "idempotency_key": "m-rec",
     },
     ("POST", "/compensation/entries/{entry_id}/reverse"): {"reason": "矩阵测试"},
+    ("POST", "/disposal/cases/{case_id}/revalue"): {},
+    ("POST", "/disposal/cases/{case_id}/route"): {"route": "negotiated", "note": "矩阵测试"},
+    ("POST", "/disposal/cases/{case_id}/sale"): {"buyer_id": 1, "price": "1.00"},
+    ("POST", "/disposal/cases/{case_id}/payment"): {},
+    ("POST", "/disposal/cases/{case_id}/distribute"): {"costs": "0.00"},
+    ("POST", "/disposal/cases/{case_id}/licence-income"): {
+        "licensee": "矩阵测试被许可人",
+        "amount": "1.00",
+        "received_on": "2025-09-01",
+        "idempotency_key": "m-li",
+    },
+    ("POST", "/disposal/cases/{case_id}/close"): {"note": "矩阵测试"},
+    ("POST", "/disposal/sessions/{session_id}/lots"): {
+        "case_id": 1,
+        "reserve_price": "1.00",
+        "deposit": "0.00",
+        "increment": "1.00",
+    },
+    ("POST", "/disposal/lots/{lot_id}/bids"): {"amount": "1.00"},
+    ("POST", "/disposal/bidders/{registration_id}/deposit"): {},
 }
 
 
@@ -470,6 +561,7 @@ def keyed_world(world):  # type: ignore[no-untyped-def]
     add_loans(world)
     add_valuations(world)
     add_compensation(world)
+    add_disposal(world)
     return world
 
 

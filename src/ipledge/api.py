@@ -20,6 +20,7 @@ from ninja.renderers import JSONRenderer
 from ipledge.compensation.api import router as compensation_router
 from ipledge.core.api import router as core_router
 from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
+from ipledge.disposal.api import router as disposal_router
 from ipledge.lending.api import router as lending_router
 from ipledge.lending.indicator_api import router as lending_indicator_router
 from ipledge.registration.api import router as registration_router
@@ -105,6 +106,7 @@ api.add_router("", lending_router)
 api.add_router("", lending_indicator_router)
 api.add_router("", valuation_router)
 api.add_router("", compensation_router)
+api.add_router("", disposal_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

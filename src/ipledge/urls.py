@@ -13,4 +13,5 @@ urlpatterns = [
     path("lending/", include("ipledge.lending.urls")),
     path("valuation/", include("ipledge.valuation.urls")),
     path("compensation/", include("ipledge.compensation.urls")),
+    path("disposal/", include("ipledge.disposal.urls")),
 ]

@@ -64,6 +64,9 @@ def test_every_operation_requires_authentication(world):
         "payment_id": 1,
         "entry_id": 1,
         "run_id": 1,
+        "case_id": 1,
+        "session_id": 1,
+        "lot_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -483,8 +486,8 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration, lending, valuation and compensation routes are checked user by user and object by object in
-# tests/test_endpoint_matrix.py.
+# Pledge-registration, lending, valuation, compensation and disposal routes are checked user by user and object by
+# object in tests/test_endpoint_matrix.py.
 MATRIX_PREFIXES = (
     "/pledge-filings",
     "/pledge-registrations",
@@ -493,6 +496,7 @@ MATRIX_PREFIXES = (
     "/valuations",
     "/valuation/",
     "/compensation/",
+    "/disposal/",
 )
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 

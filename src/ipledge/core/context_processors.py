@@ -90,6 +90,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     compensation = compensation_section(user)
     if compensation.items:
         sections.append(compensation)
+    disposal = disposal_section(user)
+    if disposal.items:
+        sections.append(disposal)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -258,6 +261,35 @@ def compensation_section(user: Any) -> NavSection:
         section.items.append(
             NavItem(_("划款指令"), "compensation:payment_list", "cash-stack", ("compensation:payment_",))
         )
+    return section
+
+
+def disposal_section(user: Any) -> NavSection:
+    """质物处置: the cases (banks, the parties and the supervisors who read them), opening a case from a defaulted
+    loan for banks, the auction sessions every signed-in organisation may browse, and the public listing."""
+    from ipledge.disposal.models import AuctionSession, DisposalCase
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("质物处置"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    if can(user, DisposalCase):
+        section.items.append(NavItem(_("处置案件"), "disposal:case_list", "hammer", ("disposal:case_",)))
+    if (scope.kind == OrganisationKind.BANK or scope.is_platform) and can(user, DisposalCase, Action.ADD):
+        section.items.append(NavItem(_("立案处置"), "disposal:open", "folder-plus"))
+    if can(user, AuctionSession):
+        section.items.append(
+            NavItem(
+                _("拍卖场次"),
+                "disposal:session_list",
+                "megaphone",
+                ("disposal:session_", "disposal:lot_", "disposal:registration_"),
+            )
+        )
+    if section.items:
+        section.items.append(NavItem(_("拍卖公示"), "disposal:public_auctions", "broadcast"))
     return section
 
 

@@ -152,6 +152,8 @@ def case_open(*, loan: Loan, acting_user: User, note: str = "") -> DisposalCase:
         raise _error("loan", "该贷款已有未结案的处置案件。", "unique") from exc
     for collateral in rights:
         value, valuation_id = _latest_value(collateral.ip_right)
+        if value is None:  # no platform valuation: the appraisal the bank lent against
+            value = collateral.appraised_value
         CaseRight.objects.create(
             case=case, ip_right=collateral.ip_right, prior_value=value, prior_valuation_id=valuation_id
         )
