@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from ipledge.compensation.models import (
@@ -649,8 +649,24 @@ def test_every_model_is_covered() -> None:
     assert not missing, f"models without scoping or a permission-matrix oracle: {missing}"
 
 
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The matrix world, built once per module (per worker) inside a transaction rolled back at the end: the tests
+    only read it, and each test's own transaction is a savepoint inside this one."""
+    from tests.world import build_world
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = _populate(build_world())
+        yield world
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def matrix_world(world):  # type: ignore[no-untyped-def]
+def matrix_world(_module_world, db):  # type: ignore[no-untyped-def]
+    return _module_world
+
+
+def _populate(world):  # type: ignore[no-untyped-def]
     """The world plus rows that only exist after use: API keys, and audit events made by real users."""
     for key in ("bank1", "bank2", "park1"):
         api_key_create(
@@ -751,38 +767,3 @@ def test_other_organisations_are_isolated(matrix_world, model: type[models.Model
     all_pks = set(model._default_manager.values_list("pk", flat=True))
     assert any(v and v != all_pks for v in visible_sets.values())
     assert any(not v >= all_pks for v in visible_sets.values())
-
-
-def test_anonymous_and_inactive_users_see_nothing(world) -> None:  # type: ignore[no-untyped-def]
-    from django.contrib.auth.models import AnonymousUser
-
-    inactive = world.user("bank1", Role.ADMIN)
-    inactive.is_active = False
-    for model in ORACLES:
-        assert not model._default_manager.restrict(AnonymousUser(), Action.VIEW).exists()
-        assert not model._default_manager.restrict(None, Action.VIEW).exists()
-        assert not model._default_manager.restrict(inactive, Action.VIEW).exists()
-
-
-@pytest.mark.parametrize(
-    ("viewer", "owner", "model_key"),
-    [
-        ("bank1_br", "bank1_br2", "orgs"),  # a branch does not see its sibling branch
-        ("bank2", "bank1", "orgs"),  # one bank never sees another
-        ("park2", "e1", "enterprises"),  # one park never sees another park's enterprises
-        ("ent2", "e1", "enterprises"),
-        ("ipo_js", "e1", "enterprises"),  # Jiangsu's office does not see Beijing's enterprises
-        ("reg_bj", "e1", "enterprises"),  # the regulator reads bank data, not the registry
-        ("bank1", "r1", "rights"),
-    ],
-)
-def test_named_isolation_cases(world, viewer: str, owner: str, model_key: str) -> None:  # type: ignore[no-untyped-def]
-    obj = getattr(world, model_key)[owner]
-    user = world.user(viewer, Role.ADMIN)
-    assert not type(obj)._default_manager.restrict(user, Action.VIEW).filter(pk=obj.pk).exists()
-
-
-def test_head_office_sees_its_branches(world) -> None:  # type: ignore[no-untyped-def]
-    seen = set(Organisation.objects.restrict(world.user("bank1", Role.VIEWER)).values_list("pk", flat=True))
-    assert {world.orgs[k].pk for k in ("bank1", "bank1_br", "bank1_sub", "bank1_br2")} <= seen
-    assert world.orgs["bank2"].pk not in seen
