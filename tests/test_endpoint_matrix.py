@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -552,8 +553,23 @@ def may_add(model: type[Model], user: User) -> bool:
     return scope is not None and scope.may(Action.ADD) and model.scope_q(scope, Action.ADD) is not None  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The keyed world, built once per module (per worker) inside a transaction rolled back at the end; each test's
+    own transaction is a savepoint inside it, so what a test writes is undone before the next."""
+    from tests.world import build_world
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _populate(build_world())
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def keyed_world(world):  # type: ignore[no-untyped-def]
+def keyed_world(_module_world, db):  # type: ignore[no-untyped-def]
+    return _module_world
+
+
+def _populate(world):  # type: ignore[no-untyped-def]
     for key in ("bank1", "bank2", "park1"):
         api_key_create(
             organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER, acting_user=world.user(key, Role.ADMIN)
@@ -645,7 +661,7 @@ def test_ui_list_routes(keyed_world, name: str) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.parametrize("name", sorted(n for n, spec in UI_ROUTES.items() if spec[0] == "create"))
-def test_ui_create_routes(world, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_ui_create_routes(keyed_world, name: str) -> None:  # type: ignore[no-untyped-def]
     _kind, model, _action = UI_ROUTES[name]
     assert model is not None
     failures = []
@@ -726,8 +742,8 @@ def test_api_list_routes(keyed_world, route: tuple[str, str]) -> None:  # type: 
     assert not failures, "\n".join(failures[:20])
 
 
-def test_api_create_enterprise_only_where_allowed(world) -> None:  # type: ignore[no-untyped-def]
-    park = world.parks["p1"]
+def test_api_create_enterprise_only_where_allowed(keyed_world) -> None:  # type: ignore[no-untyped-def]
+    park = keyed_world.parks["p1"]
     failures = []
     for serial, user in enumerate(matrix_users(), start=5000):
         payload = {
