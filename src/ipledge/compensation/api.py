@@ -25,7 +25,19 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
-from ipledge.core.apikit import MAX_ID, ApiError, Paginated, caller, error_responses, require, resolve
+from ipledge.core.apikit import (
+    MAX_ID,
+    ApiError,
+    Paginated,
+    caller,
+    error_responses,
+    forbidden,
+    idempotency_key,
+    organisation_or_400,
+    renamed_fields,
+    require,
+    resolve,
+)
 from ipledge.core.models import Organisation, Region
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
@@ -112,46 +124,6 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def _idempotency_key(request: HttpRequest, body_key: str) -> str:
-    key = (request.headers.get("Idempotency-Key") or body_key or "").strip()
-    if len(key) > 64:
-        raise ApiError(
-            400,
-            "max_length",
-            "幂等键不能超过64个字符。",
-            "The idempotency key exceeds 64 characters.",
-            field="idempotency_key",
-        )
-    return key
-
-
-def _renamed(exc: ValidationError, fields: dict[str, str]) -> ValidationError:
-    """A service error on a model field (`loan`) named as the request body names it (`loan_id`)."""
-    if not hasattr(exc, "error_dict"):
-        return exc
-    return ValidationError({fields.get(name, name): errors for name, errors in exc.error_dict.items()})
-
-
-def _organisation(pk: int | None, field: str, label_zh: str, label_en: str) -> Organisation | None:
-    if pk is None:
-        return None
-    org = Organisation.objects.filter(pk=pk).first()
-    if org is None:
-        raise ApiError(400, "not_found", f"{label_zh}不存在。", f"{label_en} does not exist.", field=field)
-    return org
-
-
-def _forbidden(zh: str, en: str) -> ApiError:
-    return ApiError(403, "forbidden", zh, en)
-
-
-def _officer(request: HttpRequest) -> Any:
-    """The caller of a write: a signed-in user or an API key. A key stands for no person, so the rows record no
-    user (the audit event records the key) and maker-checker treats a key as never a different person: a key may
-    file, review or approve, but a claim reviewed by a key is approved by a named reviewer and vice versa."""
-    return caller(request)
-
-
 # ---------------------------------------------------------------------------
 # Funds
 # ---------------------------------------------------------------------------
@@ -168,7 +140,7 @@ def _fund_to_manage(request: HttpRequest, fund_id: int) -> Fund:
     """The fund, when the caller manages it: checked before references in the body are resolved."""
     fund = _fund(request, fund_id)
     if not selectors.may_manage(fund, caller(request)):
-        raise _forbidden("只有基金管理机构的经办人员可以执行此操作。", "Only the fund manager's officers may do this.")
+        raise forbidden("只有基金管理机构的经办人员可以执行此操作。", "Only the fund manager's officers may do this.")
     return fund
 
 
@@ -207,7 +179,7 @@ def fund_list(request: HttpRequest, filters: Query[FundFilter]) -> QuerySet[Fund
     summary="Create a fund (its manager's officers)",
 )
 def fund_create(request: HttpRequest, payload: FundIn) -> Status[Fund]:
-    user = _officer(request)
+    user = caller(request)
     require(user, Fund, Action.ADD)
     manager = (
         resolve(Organisation, user=user, action=Action.VIEW, field="manager_id", pk=payload.manager_id)
@@ -264,7 +236,7 @@ def fund_detail(request: HttpRequest, fund_id: int = FundId) -> Fund:
 )
 def fund_update(request: HttpRequest, payload: FundPatch, fund_id: int = FundId) -> Fund:
     fund = _fund(request, fund_id)
-    user = _officer(request)
+    user = caller(request)
     data: dict[str, Any] = payload.model_dump(exclude_unset=True)
     for name, value in data.items():
         if value is None and name != "expires_on":
@@ -289,7 +261,7 @@ def fund_figures(request: HttpRequest, fund_id: int = FundId) -> dict[str, Any]:
     user = caller(request)
     fund = _fund(request, fund_id)
     if not selectors.may_read_books(fund, user):
-        raise _forbidden(
+        raise forbidden(
             "只有基金管理机构、出资方和所在地区的主管部门可以查看基金账目。",
             "Only the fund's manager, sponsors and supervisors read its books.",
         )
@@ -313,10 +285,10 @@ def contribution_create(
     request: HttpRequest, response: HttpResponse, payload: ContributionIn, fund_id: int = FundId
 ) -> Status[Payment]:
     fund = _fund_to_manage(request, fund_id)
-    user = _officer(request)
-    sponsor = _organisation(payload.sponsor_id, "sponsor_id", "出资方", "Sponsor")
+    user = caller(request)
+    sponsor = organisation_or_400(payload.sponsor_id, "sponsor_id", "出资方", "Sponsor")
     assert sponsor is not None
-    key = _idempotency_key(request, payload.idempotency_key)
+    key = idempotency_key(request, payload.idempotency_key)
     replayed = bool(key) and Payment.objects.filter(fund=fund, idempotency_key=key).exists()
     try:
         payment = services.contribution_record(
@@ -329,7 +301,7 @@ def contribution_create(
             acting_user=user,
         )
     except ValidationError as exc:
-        raise _renamed(exc, {"sponsor": "sponsor_id"}) from exc
+        raise renamed_fields(exc, {"sponsor": "sponsor_id"}) from exc
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return Status(201, _payment(payment.pk))
@@ -356,7 +328,7 @@ def _reload_version(version: SchemeVersion) -> SchemeVersion:
     summary="Create a compensation scheme (补偿方案) of a fund; its rules are drafted as versions",
 )
 def scheme_create(request: HttpRequest, payload: SchemeIn) -> Status[Scheme]:
-    user = _officer(request)
+    user = caller(request)
     require(user, Scheme, Action.ADD)
     fund = resolve(Fund, user=user, action=Action.VIEW, field="fund_id", label_en="fund", pk=payload.fund_id)
     if Scheme.objects.filter(fund=fund, code=payload.code.strip()).exists():
@@ -393,7 +365,7 @@ def scheme_version_list(request: HttpRequest, filters: Query[SchemeVersionFilter
     summary="Draft a new version of a scheme's rules (eligibility, loss sharing, caps, claim conditions)",
 )
 def scheme_version_draft(request: HttpRequest, payload: SchemeVersionIn) -> Status[SchemeVersion]:
-    user = _officer(request)
+    user = caller(request)
     require(user, SchemeVersion, Action.ADD)
     scheme = resolve(Scheme, user=user, action=Action.VIEW, field="scheme_id", label_en="scheme", pk=payload.scheme_id)
     rules: dict[str, Any] = payload.model_dump(exclude={"scheme_id", "sharing_tiers"}, exclude_unset=True)
@@ -421,7 +393,7 @@ def scheme_version_draft(request: HttpRequest, payload: SchemeVersionIn) -> Stat
 )
 def scheme_version_submit(request: HttpRequest, version_id: int = VersionId) -> SchemeVersion:
     version = _version(request, version_id)
-    services.scheme_version_submit(version=version, acting_user=_officer(request))
+    services.scheme_version_submit(version=version, acting_user=caller(request))
     return _reload_version(version)
 
 
@@ -432,7 +404,7 @@ def scheme_version_submit(request: HttpRequest, version_id: int = VersionId) -> 
 )
 def scheme_version_approve(request: HttpRequest, version_id: int = VersionId) -> SchemeVersion:
     version = _version(request, version_id)
-    services.scheme_version_approve(version=version, acting_user=_officer(request))
+    services.scheme_version_approve(version=version, acting_user=caller(request))
     return _reload_version(version)
 
 
@@ -445,7 +417,7 @@ def scheme_version_reject(
     request: HttpRequest, payload: CompensationNoteIn, version_id: int = VersionId
 ) -> SchemeVersion:
     version = _version(request, version_id)
-    services.scheme_version_reject(version=version, note=payload.note, acting_user=_officer(request))
+    services.scheme_version_reject(version=version, note=payload.note, acting_user=caller(request))
     return _reload_version(version)
 
 
@@ -491,7 +463,7 @@ def enrolment_list(request: HttpRequest, filters: Query[EnrolmentFilter]) -> Que
     summary="The lending bank enrols a loan (入池) under the scheme version in force when the loan was made",
 )
 def enrolment_create(request: HttpRequest, payload: EnrolmentIn) -> Status[Enrolment]:
-    user = _officer(request)
+    user = caller(request)
     require(user, Enrolment, Action.ADD)
     loan = resolve(Loan, user=user, action=Action.VIEW, field="loan_id", label_en="loan", pk=payload.loan_id)
     scheme = resolve(Scheme, user=user, action=Action.VIEW, field="scheme_id", label_en="scheme", pk=payload.scheme_id)
@@ -500,13 +472,13 @@ def enrolment_create(request: HttpRequest, payload: EnrolmentIn) -> Status[Enrol
             loan=loan,
             scheme=scheme,
             ip_share=Decimal(payload.ip_share),
-            insurer=_organisation(payload.insurer_id, "insurer_id", "保险机构", "Insurer"),
-            guarantor=_organisation(payload.guarantor_id, "guarantor_id", "担保机构", "Guarantor"),
-            valuer=_organisation(payload.valuer_id, "valuer_id", "评估机构", "Valuer"),
+            insurer=organisation_or_400(payload.insurer_id, "insurer_id", "保险机构", "Insurer"),
+            guarantor=organisation_or_400(payload.guarantor_id, "guarantor_id", "担保机构", "Guarantor"),
+            valuer=organisation_or_400(payload.valuer_id, "valuer_id", "评估机构", "Valuer"),
             acting_user=user,
         )
     except ValidationError as exc:
-        raise _renamed(exc, ENROLMENT_FIELDS) from exc
+        raise renamed_fields(exc, ENROLMENT_FIELDS) from exc
     return Status(201, _enrolments(user).get(pk=enrolment.pk))
 
 
@@ -521,7 +493,7 @@ def enrolment_release(
     user = caller(request)
     require(user, Enrolment, Action.VIEW)
     enrolment = scoped_get(Enrolment, user=user, pk=enrolment_id)
-    user = _officer(request)
+    user = caller(request)
     services.enrolment_release(enrolment=enrolment, reason=payload.reason, acting_user=user)
     return _enrolments(user).get(pk=enrolment.pk)
 
@@ -596,7 +568,7 @@ def claim_list(request: HttpRequest, filters: Query[CompensationClaimFilter]) ->
     summary="The lending bank files a claim on an enrolled loan that met the scheme's trigger",
 )
 def claim_file(request: HttpRequest, payload: CompensationClaimIn) -> Status[Claim]:
-    user = _officer(request)
+    user = caller(request)
     require(user, Claim, Action.ADD)
     enrolment = resolve(
         Enrolment, user=user, action=Action.VIEW, field="enrolment_id", label_en="enrolment", pk=payload.enrolment_id
@@ -609,7 +581,7 @@ def claim_file(request: HttpRequest, payload: CompensationClaimIn) -> Status[Cla
             acting_user=user,
         )
     except ValidationError as exc:
-        raise _renamed(exc, {"enrolment": "enrolment_id"}) from exc
+        raise renamed_fields(exc, {"enrolment": "enrolment_id"}) from exc
     return Status(201, _claim_detail(request, claim.pk))
 
 
@@ -630,7 +602,7 @@ def claim_detail(request: HttpRequest, claim_id: int = ClaimId) -> Claim:
 )
 def claim_review(request: HttpRequest, payload: CompensationNoteIn, claim_id: int = ClaimId) -> Claim:
     claim = _claim(request, claim_id)
-    services.claim_review(claim=claim, note=payload.note, acting_user=_officer(request))
+    services.claim_review(claim=claim, note=payload.note, acting_user=caller(request))
     return _claim_detail(request, claim.pk)
 
 
@@ -642,7 +614,7 @@ def claim_review(request: HttpRequest, payload: CompensationNoteIn, claim_id: in
 )
 def claim_approve(request: HttpRequest, payload: CompensationNoteIn, claim_id: int = ClaimId) -> Claim:
     claim = _claim(request, claim_id)
-    services.claim_approve(claim=claim, note=payload.note, acting_user=_officer(request))
+    services.claim_approve(claim=claim, note=payload.note, acting_user=caller(request))
     return _claim_detail(request, claim.pk)
 
 
@@ -653,7 +625,7 @@ def claim_approve(request: HttpRequest, payload: CompensationNoteIn, claim_id: i
 )
 def claim_reject(request: HttpRequest, payload: CompensationNoteIn, claim_id: int = ClaimId) -> Claim:
     claim = _claim(request, claim_id)
-    services.claim_reject(claim=claim, note=payload.note, acting_user=_officer(request))
+    services.claim_reject(claim=claim, note=payload.note, acting_user=caller(request))
     return _claim_detail(request, claim.pk)
 
 
@@ -664,7 +636,7 @@ def claim_reject(request: HttpRequest, payload: CompensationNoteIn, claim_id: in
 )
 def claim_withdraw(request: HttpRequest, payload: CompensationNoteIn, claim_id: int = ClaimId) -> Claim:
     claim = _claim(request, claim_id)
-    services.claim_withdraw(claim=claim, note=payload.note, acting_user=_officer(request))
+    services.claim_withdraw(claim=claim, note=payload.note, acting_user=caller(request))
     return _claim_detail(request, claim.pk)
 
 
@@ -676,7 +648,7 @@ def claim_withdraw(request: HttpRequest, payload: CompensationNoteIn, claim_id: 
 )
 def claim_clear(request: HttpRequest, payload: CompensationNoteIn, claim_id: int = ClaimId) -> Claim:
     claim = _claim(request, claim_id)
-    services.claim_clear(claim=claim, note=payload.note, acting_user=_officer(request))
+    services.claim_clear(claim=claim, note=payload.note, acting_user=caller(request))
     return _claim_detail(request, claim.pk)
 
 
@@ -714,8 +686,8 @@ def recovery_create(
     request: HttpRequest, response: HttpResponse, payload: RecoveryIn, claim_id: int = ClaimId
 ) -> Status[Recovery]:
     claim = _claim(request, claim_id)
-    user = _officer(request)
-    key = _idempotency_key(request, payload.idempotency_key)
+    user = caller(request)
+    key = idempotency_key(request, payload.idempotency_key)
     replayed = bool(key) and Recovery.objects.filter(claim=claim, idempotency_key=key).exists()
     recovery = services.recovery_record(
         claim=claim,
@@ -774,9 +746,9 @@ def payment_paid(
     user = caller(request)
     require(user, Payment, Action.VIEW)
     payment = scoped_get(Payment, user=user, pk=payment_id)
-    user = _officer(request)
+    user = caller(request)
     if not Payment.objects.restrict(user, Action.CHANGE).filter(pk=payment.pk).exists():
-        raise _forbidden(
+        raise forbidden(
             "只有付款方或基金管理机构可以确认支付。", "Only the payer or the fund manager confirms a payment."
         )
     if payment.status == PaymentStatus.PAID and payment.reference == payload.reference.strip():
@@ -821,7 +793,7 @@ def entry_reverse(
     user = caller(request)
     require(user, JournalEntry, Action.VIEW)
     entry = scoped_get(JournalEntry, user=user, pk=entry_id)
-    user = _officer(request)
+    user = caller(request)
     reversal = services.entry_reverse(entry=entry, reason=payload.reason, acting_user=user)
     return Status(201, _entries(user).get(pk=reversal.pk))
 
@@ -850,7 +822,7 @@ def stress_run_list(request: HttpRequest, fund_id: int = FundId) -> QuerySet[Str
 )
 def stress_run_create(request: HttpRequest, payload: StressRunIn, fund_id: int = FundId) -> Status[StressRun]:
     fund = _fund(request, fund_id)
-    user = _officer(request)
+    user = caller(request)
     overrides = {
         name: Decimal(value)
         for name, value in (

@@ -779,7 +779,7 @@ def _caps_data(caps: sharing.Caps) -> dict[str, int | None]:
     }
 
 
-def _caps_from(data: Mapping[str, Any]) -> sharing.Caps:
+def caps_from(data: Mapping[str, Any]) -> sharing.Caps:
     return sharing.Caps(**{k: data.get(k) for k in _caps_data(sharing.Caps())})
 
 
@@ -971,7 +971,7 @@ def recovery_record(
     return recovery
 
 
-def _paid_by_role(claim: Claim) -> dict[str, int]:
+def paid_by_role(claim: Claim) -> dict[str, int]:
     """Net fen each payer role has paid the bank on this claim (payments executed, reversals netted)."""
     paid: dict[str, int] = {}
     for payment in claim.payments.filter(status=PaymentStatus.PAID):
@@ -993,10 +993,10 @@ def claim_clear(*, claim: Claim, acting_user: User, note: str = "") -> Claim:
     fund = Fund.objects.select_for_update().get(pk=claim.fund_id)
     terms = claim.terms
     rule = sharing.rule_from_data(terms["tiers"], mode=terms["mode"])
-    caps = _caps_from(terms["caps"])
+    caps = caps_from(terms["caps"])
     if fund.liability_capped:
         # The fund's balance now, plus what it already advanced on this claim, bounds its final share.
-        fund_paid = _paid_by_role(claim).get(PartyRole.FUND, 0)
+        fund_paid = paid_by_role(claim).get(PartyRole.FUND, 0)
         caps = sharing.Caps(
             fund_per_loan_fen=caps.fund_per_loan_fen,
             fund_enterprise_remaining_fen=caps.fund_enterprise_remaining_fen,
@@ -1007,7 +1007,7 @@ def claim_clear(*, claim: Claim, acting_user: User, note: str = "") -> Claim:
         exposure_fen=claim.exposure.fen,
         recoveries_fen=claim.recoveries_total.fen,
         balance_fen=int(terms["balance_fen"]),
-        paid_fen=_paid_by_role(claim),
+        paid_fen=paid_by_role(claim),
         rule=rule,
         caps=caps,
     )

@@ -340,6 +340,43 @@ def caller(request: HttpRequest) -> User:
     return request.auth_user  # type: ignore[attr-defined,no-any-return]
 
 
+def idempotency_key(request: HttpRequest, body_key: str) -> str:
+    """The `Idempotency-Key` header, else the body's key; at most 64 characters."""
+    key = (request.headers.get("Idempotency-Key") or body_key or "").strip()
+    if len(key) > 64:
+        raise ApiError(
+            400,
+            "max_length",
+            "幂等键不能超过64个字符。",
+            "The idempotency key exceeds 64 characters.",
+            field="idempotency_key",
+        )
+    return key
+
+
+def renamed_fields(exc: DjangoValidationError, fields: dict[str, str]) -> DjangoValidationError:
+    """A service error on a model field (`loan`) named as the request body names it (`loan_id`)."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    return DjangoValidationError({fields.get(name, name): errors for name, errors in exc.error_dict.items()})
+
+
+def organisation_or_400(pk: int | None, field: str, label_zh: str, label_en: str) -> Any:
+    """The organisation a request body names by id (None when it names none); an unknown id is a 400 on `field`."""
+    from .models import Organisation
+
+    if pk is None:
+        return None
+    org = Organisation.objects.filter(pk=pk).first()
+    if org is None:
+        raise ApiError(400, "not_found", f"{label_zh}不存在。", f"{label_en} does not exist.", field=field)
+    return org
+
+
+def forbidden(zh: str, en: str) -> ApiError:
+    return ApiError(403, "forbidden", zh, en)
+
+
 # ---------------------------------------------------------------------------
 # Pagination
 # ---------------------------------------------------------------------------

@@ -26,7 +26,19 @@ from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
 from ipledge.compensation.models import Claim
-from ipledge.core.apikit import MAX_ID, ApiError, Paginated, caller, error_responses, require, resolve
+from ipledge.core.apikit import (
+    MAX_ID,
+    ApiError,
+    Paginated,
+    caller,
+    error_responses,
+    forbidden,
+    idempotency_key,
+    organisation_or_400,
+    renamed_fields,
+    require,
+    resolve,
+)
 from ipledge.core.models import Organisation
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
@@ -88,46 +100,6 @@ def _money(value: str) -> Money:
     return Money(Decimal(value))
 
 
-def _idempotency_key(request: HttpRequest, body_key: str) -> str:
-    key = (request.headers.get("Idempotency-Key") or body_key or "").strip()
-    if len(key) > 64:
-        raise ApiError(
-            400,
-            "max_length",
-            "幂等键不能超过64个字符。",
-            "The idempotency key exceeds 64 characters.",
-            field="idempotency_key",
-        )
-    return key
-
-
-def _renamed(exc: ValidationError, fields: dict[str, str]) -> ValidationError:
-    """A service error on a model field (`loan`) named as the request body names it (`loan_id`)."""
-    if not hasattr(exc, "error_dict"):
-        return exc
-    return ValidationError({fields.get(name, name): errors for name, errors in exc.error_dict.items()})
-
-
-def _organisation(pk: int | None, field: str, label_zh: str, label_en: str) -> Organisation | None:
-    if pk is None:
-        return None
-    org = Organisation.objects.filter(pk=pk).first()
-    if org is None:
-        raise ApiError(400, "not_found", f"{label_zh}不存在。", f"{label_en} does not exist.", field=field)
-    return org
-
-
-def _forbidden(zh: str, en: str) -> ApiError:
-    return ApiError(403, "forbidden", zh, en)
-
-
-def _officer(request: HttpRequest) -> Any:
-    """The caller of a write: a signed-in user or an API key. A key stands for no person, so the rows record no
-    user (the audit event records the key) and maker-checker treats a key as never a different person: a route
-    proposed by a key is approved by a named officer and vice versa."""
-    return caller(request)
-
-
 # ---------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------
@@ -159,8 +131,8 @@ def _case(request: HttpRequest, case_id: int) -> DisposalCase:
 def _case_to_manage(request: HttpRequest, case_id: int) -> DisposalCase:
     """The case, when the caller's bank runs it: checked before references in the body are resolved."""
     case = _case(request, case_id)
-    if not DisposalCase.objects.restrict(_officer(request), Action.CHANGE).filter(pk=case.pk).exists():
-        raise _forbidden("只有质权人银行的经办人员可以执行此操作。", "Only the pledgee bank's officers may do this.")
+    if not DisposalCase.objects.restrict(caller(request), Action.CHANGE).filter(pk=case.pk).exists():
+        raise forbidden("只有质权人银行的经办人员可以执行此操作。", "Only the pledgee bank's officers may do this.")
     return case
 
 
@@ -258,13 +230,13 @@ def case_list(request: HttpRequest, filters: Query[DisposalCaseFilter]) -> Query
     summary="The pledgee bank opens a case on a defaulted or non-performing loan, with every right it holds in pledge",
 )
 def case_open(request: HttpRequest, payload: DisposalCaseIn) -> Status[DisposalCase]:
-    user = _officer(request)
+    user = caller(request)
     require(user, DisposalCase, Action.ADD)
     loan = resolve(Loan, user=user, action=Action.VIEW, field="loan_id", label_en="loan", pk=payload.loan_id)
     try:
         case = services.case_open(loan=loan, note=payload.note, acting_user=user)
     except ValidationError as exc:
-        raise _renamed(exc, {"loan": "loan_id"}) from exc
+        raise renamed_fields(exc, {"loan": "loan_id"}) from exc
     return Status(201, _case_detail(request, case.pk))
 
 
@@ -285,11 +257,11 @@ def case_detail(request: HttpRequest, case_id: int = CaseId) -> DisposalCase:
 )
 def case_revalue(request: HttpRequest, payload: DisposalRevalueIn, case_id: int = CaseId) -> DisposalCase:
     case = _case_to_manage(request, case_id)
-    agency = _organisation(payload.agency_id, "agency_id", "评估机构", "Agency")
+    agency = organisation_or_400(payload.agency_id, "agency_id", "评估机构", "Agency")
     try:
-        services.case_revalue(case=case, agency=agency, acting_user=_officer(request))
+        services.case_revalue(case=case, agency=agency, acting_user=caller(request))
     except ValidationError as exc:
-        raise _renamed(exc, {"agency": "agency_id"}) from exc
+        raise renamed_fields(exc, {"agency": "agency_id"}) from exc
     return _case_detail(request, case.pk)
 
 
@@ -301,13 +273,13 @@ def case_revalue(request: HttpRequest, payload: DisposalRevalueIn, case_id: int 
 )
 def case_route(request: HttpRequest, payload: DisposalRouteIn, case_id: int = CaseId) -> DisposalCase:
     case = _case_to_manage(request, case_id)
-    platform = _organisation(payload.platform_id, "platform_id", "处置平台/收储机构", "Platform")
+    platform = organisation_or_400(payload.platform_id, "platform_id", "处置平台/收储机构", "Platform")
     try:
         services.case_propose_route(
-            case=case, route=str(payload.route), platform=platform, note=payload.note, acting_user=_officer(request)
+            case=case, route=str(payload.route), platform=platform, note=payload.note, acting_user=caller(request)
         )
     except ValidationError as exc:
-        raise _renamed(exc, {"platform": "platform_id"}) from exc
+        raise renamed_fields(exc, {"platform": "platform_id"}) from exc
     return _case_detail(request, case.pk)
 
 
@@ -318,7 +290,7 @@ def case_route(request: HttpRequest, payload: DisposalRouteIn, case_id: int = Ca
 )
 def case_approve_route(request: HttpRequest, case_id: int = CaseId) -> DisposalCase:
     case = _case(request, case_id)
-    services.case_approve_route(case=case, acting_user=_officer(request))
+    services.case_approve_route(case=case, acting_user=caller(request))
     return _case_detail(request, case.pk)
 
 
@@ -329,12 +301,12 @@ def case_approve_route(request: HttpRequest, case_id: int = CaseId) -> DisposalC
 )
 def case_sale(request: HttpRequest, payload: DisposalSaleIn, case_id: int = CaseId) -> DisposalCase:
     case = _case_to_manage(request, case_id)
-    buyer = _organisation(payload.buyer_id, "buyer_id", "买受人", "Buyer")
+    buyer = organisation_or_400(payload.buyer_id, "buyer_id", "买受人", "Buyer")
     assert buyer is not None
     try:
-        services.sale_record(case=case, buyer=buyer, price=_money(payload.price), acting_user=_officer(request))
+        services.sale_record(case=case, buyer=buyer, price=_money(payload.price), acting_user=caller(request))
     except ValidationError as exc:
-        raise _renamed(exc, {"buyer": "buyer_id"}) from exc
+        raise renamed_fields(exc, {"buyer": "buyer_id"}) from exc
     return _case_detail(request, case.pk)
 
 
@@ -345,7 +317,7 @@ def case_sale(request: HttpRequest, payload: DisposalSaleIn, case_id: int = Case
 )
 def case_payment(request: HttpRequest, payload: DisposalPaymentIn, case_id: int = CaseId) -> DisposalCase:
     case = _case(request, case_id)
-    services.payment_confirm(case=case, paid_on=payload.paid_on, acting_user=_officer(request))
+    services.payment_confirm(case=case, paid_on=payload.paid_on, acting_user=caller(request))
     return _case_detail(request, case.pk)
 
 
@@ -357,7 +329,7 @@ def case_payment(request: HttpRequest, payload: DisposalPaymentIn, case_id: int 
 )
 def case_transfer(request: HttpRequest, case_id: int = CaseId) -> DisposalCase:
     case = _case(request, case_id)
-    services.case_transfer(case=case, acting_user=_officer(request))
+    services.case_transfer(case=case, acting_user=caller(request))
     return _case_detail(request, case.pk)
 
 
@@ -369,7 +341,7 @@ def case_transfer(request: HttpRequest, case_id: int = CaseId) -> DisposalCase:
 )
 def case_distribute(request: HttpRequest, payload: DisposalDistributeIn, case_id: int = CaseId) -> DisposalCase:
     case = _case(request, case_id)
-    services.proceeds_distribute(case=case, costs=_money(payload.costs), acting_user=_officer(request))
+    services.proceeds_distribute(case=case, costs=_money(payload.costs), acting_user=caller(request))
     return _case_detail(request, case.pk)
 
 
@@ -383,8 +355,8 @@ def case_licence_income(
     request: HttpRequest, response: HttpResponse, payload: DisposalLicenceIncomeIn, case_id: int = CaseId
 ) -> Status[LicenceIncome]:
     case = _case(request, case_id)
-    user = _officer(request)
-    key = _idempotency_key(request, payload.idempotency_key)
+    user = caller(request)
+    key = idempotency_key(request, payload.idempotency_key)
     replayed = bool(key) and LicenceIncome.objects.filter(case=case, idempotency_key=key).exists()
     income = services.licence_income_record(
         case=case,
@@ -407,7 +379,7 @@ def case_licence_income(
 )
 def case_close(request: HttpRequest, payload: DisposalCloseIn, case_id: int = CaseId) -> DisposalCase:
     case = _case(request, case_id)
-    services.case_close(case=case, note=payload.note, acting_user=_officer(request))
+    services.case_close(case=case, note=payload.note, acting_user=caller(request))
     return _case_detail(request, case.pk)
 
 
@@ -439,7 +411,7 @@ def session_list(request: HttpRequest, filters: Query[AuctionSessionFilter]) -> 
     summary="A disposal platform opens an auction session; several cases' lots may sit in it (集中拍卖)",
 )
 def session_create(request: HttpRequest, payload: AuctionSessionIn) -> Status[AuctionSession]:
-    user = _officer(request)
+    user = caller(request)
     require(user, AuctionSession, Action.ADD)
     platform = (
         resolve(Organisation, user=user, action=Action.VIEW, field="platform_id", pk=payload.platform_id)
@@ -458,7 +430,7 @@ def session_create(request: HttpRequest, payload: AuctionSessionIn) -> Status[Au
             acting_user=user,
         )
     except ValidationError as exc:
-        raise _renamed(exc, {"platform": "platform_id"}) from exc
+        raise renamed_fields(exc, {"platform": "platform_id"}) from exc
     return Status(201, _session_detail(session.pk))
 
 
@@ -479,9 +451,9 @@ def session_detail(request: HttpRequest, session_id: int = SessionId) -> Auction
 )
 def lot_create(request: HttpRequest, payload: AuctionLotIn, session_id: int = SessionId) -> Status[Lot]:
     session = _session(request, session_id)
-    user = _officer(request)
+    user = caller(request)
     if not AuctionSession.objects.restrict(user, Action.CHANGE).filter(pk=session.pk).exists():
-        raise _forbidden(
+        raise forbidden(
             "只有举办该场次的处置平台可以执行此操作。", "Only the disposal platform running the session may do this."
         )
     case = resolve(
@@ -497,7 +469,7 @@ def lot_create(request: HttpRequest, payload: AuctionLotIn, session_id: int = Se
             acting_user=user,
         )
     except ValidationError as exc:
-        raise _renamed(exc, {"case": "case_id"}) from exc
+        raise renamed_fields(exc, {"case": "case_id"}) from exc
     return Status(201, _lot_detail(request, lot.pk))
 
 
@@ -520,7 +492,7 @@ def lot_detail(request: HttpRequest, lot_id: int = LotId) -> Lot:
 )
 def lot_register(request: HttpRequest, lot_id: int = LotId) -> Status[BidderRegistration]:
     lot = _lot(request, lot_id)
-    registration = services.bidder_register(lot=lot, acting_user=_officer(request))
+    registration = services.bidder_register(lot=lot, acting_user=caller(request))
     return Status(201, _registrations().get(pk=registration.pk))
 
 
@@ -532,7 +504,7 @@ def lot_register(request: HttpRequest, lot_id: int = LotId) -> Status[BidderRegi
 )
 def lot_bid(request: HttpRequest, payload: AuctionBidIn, lot_id: int = LotId) -> Status[Bid]:
     lot = _lot(request, lot_id)
-    bid = services.bid_place(lot=lot, amount=_money(payload.amount), acting_user=_officer(request))
+    bid = services.bid_place(lot=lot, amount=_money(payload.amount), acting_user=caller(request))
     return Status(201, Bid.objects.select_related("registration", "lot").get(pk=bid.pk))
 
 
@@ -544,7 +516,7 @@ def lot_bid(request: HttpRequest, payload: AuctionBidIn, lot_id: int = LotId) ->
 )
 def lot_close(request: HttpRequest, lot_id: int = LotId) -> Lot:
     lot = _lot(request, lot_id)
-    services.lot_close(lot=lot, acting_user=_officer(request))
+    services.lot_close(lot=lot, acting_user=caller(request))
     return _lot_detail(request, lot.pk)
 
 
@@ -583,7 +555,7 @@ def bidder_deposit(
     user = caller(request)
     require(user, BidderRegistration, Action.VIEW)
     registration = scoped_get(BidderRegistration, user=user, pk=registration_id)
-    services.deposit_confirm(registration=registration, paid_on=payload.paid_on, acting_user=_officer(request))
+    services.deposit_confirm(registration=registration, paid_on=payload.paid_on, acting_user=caller(request))
     return _registrations().get(pk=registration.pk)
 
 

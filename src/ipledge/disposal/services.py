@@ -548,18 +548,18 @@ def _open_claim(case: DisposalCase) -> Any:
 def _fund_return_fen(claim: Any, recovery_fen: int) -> int:
     """What the claim's clearing will return to the fund once this recovery is counted (a preview)."""
     from ipledge.compensation.engine import clearing, sharing
-    from ipledge.compensation.services import _caps_from, _paid_by_role
+    from ipledge.compensation.services import caps_from, paid_by_role
 
     terms = claim.terms
     rule = sharing.rule_from_data(terms["tiers"], mode=terms["mode"])
-    paid = _paid_by_role(claim)
+    paid = paid_by_role(claim)
     result = clearing.clear(
         exposure_fen=claim.exposure.fen,
         recoveries_fen=claim.recoveries_total.fen + recovery_fen,
         balance_fen=int(terms["balance_fen"]),
         paid_fen=paid,
         rule=rule,
-        caps=_caps_from(terms["caps"]),
+        caps=caps_from(terms["caps"]),
     )
     return sum(t.fen for t in result.transfers if t.payer == "bank" and t.payee == "fund")
 
