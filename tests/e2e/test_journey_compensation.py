@@ -202,6 +202,8 @@ def test_four_party_claim_with_insurer_and_valuer_paying(live_server, world, pag
     valuer_payment = claim.payments.get(payer_role="valuer")
     log_in(page, base, "insurer_operator", "pass-insurer")
     page.click("#sidebar a[href='/compensation/payments/']")
+    page.wait_for_url(f"{base}/compensation/payments/")
+    page.wait_for_selector("tr.payment")  # count() does not wait for the new page to render
     assert page.locator("tr.payment").count() == 1
     with page.expect_navigation():
         page.click(f"tr.payment[data-payment='{insurer_payment.pk}'] form.pay-form button[type=submit]")
