@@ -25,6 +25,7 @@ from ipledge.lending.api import router as lending_router
 from ipledge.lending.indicator_api import router as lending_indicator_router
 from ipledge.registration.api import router as registration_router
 from ipledge.registry.api import router as registry_router
+from ipledge.screening.api import router as screening_router
 from ipledge.valuation.api import router as valuation_router
 
 DESCRIPTION = """\
@@ -107,6 +108,7 @@ api.add_router("", lending_indicator_router)
 api.add_router("", valuation_router)
 api.add_router("", compensation_router)
 api.add_router("", disposal_router)
+api.add_router("", screening_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

@@ -14,4 +14,5 @@ urlpatterns = [
     path("valuation/", include("ipledge.valuation.urls")),
     path("compensation/", include("ipledge.compensation.urls")),
     path("disposal/", include("ipledge.disposal.urls")),
+    path("screening/", include("ipledge.screening.urls")),
 ]

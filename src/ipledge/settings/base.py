@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "ipledge.valuation",
     "ipledge.compensation",
     "ipledge.disposal",
+    "ipledge.screening",
 ]
 
 MIDDLEWARE = [
