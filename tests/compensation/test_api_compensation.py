@@ -330,6 +330,7 @@ def test_scheme_versions_under_maker_checker_and_bad_tiers(world: World) -> None
         "sharing_tiers": [{"up_to": None, "shares": {"fund": "0.5", "bank": "0.5"}}],
         "cap_per_loan": "3000000.00",
         "enterprise_sizes": ["small", "micro"],
+        "requires_whitelist": True,
         "advance_ratio": "0.5",
     }
     version = _ok(send(admin, "post", "/compensation/scheme-versions", good), 201)
@@ -340,6 +341,7 @@ def test_scheme_versions_under_maker_checker_and_bad_tiers(world: World) -> None
         ["small", "micro"],
     )
     assert version["sharing_tiers"] == [{"up_to": None, "shares": {"fund": "0.5", "bank": "0.5"}}]
+    assert version["requires_whitelist"] is True
     url = f"/compensation/scheme-versions/{version['id']}"
     assert_error(send(admin, "post", f"{url}/approve"), 400, field="status", rule="invalid_state")
     _ok(send(admin, "post", f"{url}/submit"))

@@ -226,11 +226,12 @@ def test_scheme_version_form_and_maker_checker(client: Client, world: Any) -> No
             {"up_to": "10000000", "fund": "80", "bank": "20"},
             {"fund": "50", "bank": "40", "insurer": "10"},
             effective_from="2026-01-01",
+            requires_whitelist="on",
         ),
     )
     assert response.status_code == 302
     draft = scheme.versions.get(number=2)
-    assert draft.status == SchemeStatus.DRAFT
+    assert draft.status == SchemeStatus.DRAFT and draft.requires_whitelist
     assert draft.sharing_tiers == [
         {"up_to": "10000000.00", "shares": {"fund": "0.8", "bank": "0.2"}},
         {"up_to": None, "shares": {"fund": "0.5", "bank": "0.4", "insurer": "0.1"}},
@@ -242,7 +243,7 @@ def test_scheme_version_form_and_maker_checker(client: Client, world: Any) -> No
     assert client.post(reverse("compensation:version_approve", args=[draft.pk])).status_code == 404
     login(client, world, "fund", Role.ADMIN)
     page = client.get(reverse("compensation:fund_detail", args=[fund.pk]))
-    assert page.status_code == 200
+    assert page.status_code == 200 and "须为授信白名单企业" in page_text(page)
     login(client, world, "fund", Role.REVIEWER)
     response = client.post(reverse("compensation:version_approve", args=[draft.pk]), follow=True)
     assert response.status_code == 200 and "方案版本已发布" in page_text(response)

@@ -294,6 +294,9 @@ class VersionForm(BootstrapMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("不选表示不限"),
     )
+    requires_whitelist = forms.BooleanField(
+        label=_("须为授信白名单企业"), required=False, help_text=_("借款企业入池时须在所在园区现行授信白名单内")
+    )
     region_prefixes = forms.CharField(
         label=_("适用地区代码前缀"),
         max_length=200,
@@ -354,6 +357,7 @@ class VersionForm(BootstrapMixin, forms.Form):
             "min_ip_share": percent_of(version.min_ip_share),
             "covers_ip_share_only": version.covers_ip_share_only,
             "enterprise_sizes": list(version.enterprise_sizes or []),
+            "requires_whitelist": version.requires_whitelist,
             "region_prefixes": ", ".join(version.region_prefixes or []),
             "max_principal": yuan(version.max_principal),
             "max_term_months": version.max_term_months,
@@ -385,6 +389,7 @@ class VersionForm(BootstrapMixin, forms.Form):
             "min_ip_share": fraction(d["min_ip_share"]),
             "covers_ip_share_only": bool(d.get("covers_ip_share_only")),
             "enterprise_sizes": list(d.get("enterprise_sizes") or []),
+            "requires_whitelist": bool(d.get("requires_whitelist")),
             "region_prefixes": d.get("region_prefixes") or [],
             "max_principal": money(d.get("max_principal")),
             "max_term_months": d.get("max_term_months"),

@@ -217,6 +217,9 @@ class SchemeVersion(models.Model):
         _("仅补偿知识产权对应部分"), default=False, help_text=_("组合担保贷款只按知识产权占比计算代偿敞口")
     )
     enterprise_sizes = models.JSONField(_("企业规模"), default=list, blank=True, help_text=_("为空表示不限"))
+    requires_whitelist = models.BooleanField(
+        _("须为授信白名单企业"), default=False, help_text=_("借款企业入池时须在所在园区现行授信白名单内")
+    )
     region_prefixes = models.JSONField(_("适用地区"), default=list, blank=True, help_text=_("为空表示基金所在地区"))
     max_principal = MoneyField(_("单户贷款本金上限"), null=True, blank=True)
     max_term_months = models.PositiveSmallIntegerField(_("贷款期限上限（月）"), null=True, blank=True)

@@ -175,6 +175,7 @@ class SchemeVersionOut(Schema):
     min_ip_share: str
     covers_ip_share_only: bool
     enterprise_sizes: list[str]
+    requires_whitelist: bool
     region_prefixes: list[str]
     max_principal: str | None
     max_term_months: int | None
@@ -355,6 +356,7 @@ class SchemeVersionIn(InputSchema):
     min_ip_share: FractionStr = "0"
     covers_ip_share_only: bool = False
     enterprise_sizes: list[SizeClass] = Field(default_factory=list, max_length=10)
+    requires_whitelist: bool = False
     region_prefixes: list[str] = Field(default_factory=list, max_length=50)
     max_principal: MoneyStr | None = None
     max_term_months: int | None = Field(None, ge=1, le=360)

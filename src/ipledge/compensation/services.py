@@ -43,6 +43,7 @@ from ipledge.lending.choices import LIVE_STATUSES, NON_PERFORMING_CLASSES, Cover
 from ipledge.lending.models import ClassificationChange, Loan
 from ipledge.lending.services import cover_add
 from ipledge.registry.choices import SizeClass
+from ipledge.screening.selectors import is_whitelisted
 
 from . import ledger
 from .choices import (
@@ -280,6 +281,7 @@ VERSION_RULE_FIELDS = (
     "min_ip_share",
     "covers_ip_share_only",
     "enterprise_sizes",
+    "requires_whitelist",
     "region_prefixes",
     "max_principal",
     "max_term_months",
@@ -437,6 +439,8 @@ def eligibility_problems(*, version: SchemeVersion, loan: Loan, ip_share: Decima
     sizes = version.enterprise_sizes or []
     if sizes and loan.borrower.size_class not in sizes:
         problems.append(("loan", "借款企业规模不符合本方案要求。", "enterprise_size"))
+    if version.requires_whitelist and not is_whitelisted(loan.borrower):
+        problems.append(("loan", "借款企业不在所在园区现行授信白名单内。", "not_whitelisted"))
     principal = loan.principal or loan.requested_amount
     if version.max_principal is not None and principal > version.max_principal:
         problems.append(("loan", f"贷款本金超过本方案单户上限 {version.max_principal} 元。", "max_principal"))
