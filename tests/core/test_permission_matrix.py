@@ -75,6 +75,21 @@ from ipledge.registration.services import filing_confirm, filing_create, filing_
 from ipledge.registry.licensing import licence_record
 from ipledge.registry.models import Enterprise, IPRight, IPRightOwner, LicenceContract, Park, ParkMembership
 from ipledge.registry.services import enterprise_update, membership_add, park_update
+from ipledge.screening.choices import CriteriaStatus, VersionStatus
+from ipledge.screening.models import (
+    CreditDecision,
+    CreditImport,
+    CreditRecord,
+    Criteria,
+    IntendedCreditLine,
+    LineAllocation,
+    Scorecard,
+    Subscription,
+    Whitelist,
+    WhitelistApplication,
+    WhitelistEntry,
+    WhitelistVersion,
+)
 from ipledge.valuation.models import (
     BundleItem,
     CohortStatistics,
@@ -89,6 +104,7 @@ from ipledge.valuation.models import (
 from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
 from tests.lending.factories import add_loans
+from tests.screening.factories import add_screening
 from tests.world import add_pledges, add_valuations
 
 pytestmark = pytest.mark.django_db
@@ -559,6 +575,130 @@ def bid_oracle(user: User, action: str, obj: Bid) -> bool:
     return False
 
 
+# Screening: credit data is the IP offices' (importer's tree acts, the jurisdiction reads); others read the records of
+# enterprises they can see. Whitelists: the park works on its own, the region's IP office reads and approves,
+# regulators read, subscribed banks read approved versions' included entries; an enterprise reads its own approved
+# entry. Banks own their subscriptions, lines and decisions; the park allocates its lines.
+def credit_import_oracle(user: User, action: str, obj: CreditImport) -> bool:
+    org = user.organisation
+    return org.kind == OrganisationKind.IP_OFFICE and in_tree(org, obj.organisation)
+
+
+def credit_record_oracle(user: User, action: str, obj: CreditRecord) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.IP_OFFICE:
+        own = in_tree(org, obj.batch.organisation)
+        return own or (action == Action.VIEW and in_jurisdiction(org, obj.region_code))
+    if action != Action.VIEW or obj.enterprise is None:
+        return False
+    return enterprise_oracle(user, Action.VIEW, obj.enterprise)
+
+
+def scorecard_oracle(user: User, action: str, obj: Scorecard) -> bool:
+    org = user.organisation
+    return action == Action.VIEW or (org.kind == OrganisationKind.IP_OFFICE and in_tree(org, obj.owner))
+
+
+def criteria_oracle(user: User, action: str, obj: Criteria) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.owner)
+    if action != Action.VIEW:
+        return own and org.kind in (OrganisationKind.IP_OFFICE, OrganisationKind.PARK_ADMIN)
+    return own or obj.status in (CriteriaStatus.PUBLISHED, CriteriaStatus.RETIRED)
+
+
+def whitelist_oracle(user: User, action: str, obj: Whitelist) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return in_tree(org, obj.park.administering_org)
+    if org.kind == OrganisationKind.IP_OFFICE:
+        return action in (Action.VIEW, Action.APPROVE) and in_jurisdiction(org, obj.region_code)
+    if action != Action.VIEW:
+        return False
+    if org.kind in READ_ONLY:
+        return in_jurisdiction(org, obj.region_code)
+    if org.kind == OrganisationKind.BANK:
+        subscriptions = Subscription.objects.filter(is_active=True).select_related("bank", "region")
+        return any(
+            in_tree(org, s.bank)
+            and (s.park_id == obj.park_id or (s.region is not None and obj.region_code.startswith(s.region.prefix)))
+            for s in subscriptions
+        )
+    return False
+
+
+def whitelist_version_oracle(user: User, action: str, obj: WhitelistVersion) -> bool:
+    if user.organisation.kind == OrganisationKind.BANK and obj.status not in (
+        VersionStatus.APPROVED,
+        VersionStatus.SUPERSEDED,
+    ):
+        return False
+    return whitelist_oracle(user, action, obj.whitelist)
+
+
+def whitelist_entry_oracle(user: User, action: str, obj: WhitelistEntry) -> bool:
+    org = user.organisation
+    if (
+        org.kind == OrganisationKind.ENTERPRISE
+        and action == Action.VIEW
+        and obj.enterprise.organisation_id == org.pk
+        and obj.version.status in (VersionStatus.APPROVED, VersionStatus.SUPERSEDED)
+    ):
+        return True
+    if org.kind == OrganisationKind.BANK and not obj.included:
+        return False
+    return whitelist_version_oracle(user, action, obj.version)
+
+
+def whitelist_application_oracle(user: User, action: str, obj: WhitelistApplication) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return action != Action.APPROVE and obj.enterprise.organisation_id == org.pk
+    if action != Action.VIEW:
+        return False
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return in_tree(org, obj.park.administering_org)
+    return org.kind == OrganisationKind.IP_OFFICE and in_jurisdiction(org, obj.region_code)
+
+
+def subscription_oracle(user: User, action: str, obj: Subscription) -> bool:
+    org = user.organisation
+    return org.kind == OrganisationKind.BANK and action != Action.APPROVE and in_tree(org, obj.bank)
+
+
+def credit_line_oracle(user: User, action: str, obj: IntendedCreditLine) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return in_tree(org, obj.bank)
+    if action != Action.VIEW:
+        return False
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return in_tree(org, obj.park.administering_org)
+    return org.kind in GOVERNMENT and in_jurisdiction(org, obj.region_code)
+
+
+def line_allocation_oracle(user: User, action: str, obj: LineAllocation) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return in_tree(org, obj.line.park.administering_org)
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return action == Action.VIEW and obj.enterprise.organisation_id == org.pk
+    return action == Action.VIEW and credit_line_oracle(user, Action.VIEW, obj.line)
+
+
+def credit_decision_oracle(user: User, action: str, obj: CreditDecision) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return action != Action.APPROVE and in_tree(org, obj.bank)
+    if action != Action.VIEW:
+        return False
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return obj.enterprise.organisation_id == org.pk
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return in_tree(org, obj.entry.version.whitelist.park.administering_org)
+    return org.kind in GOVERNMENT and in_jurisdiction(org, obj.region_code)
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -621,6 +761,18 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Bid: bid_oracle,
     LicenceIncome: case_child_oracle,
     ProceedsEntry: case_child_oracle,
+    CreditImport: credit_import_oracle,
+    CreditRecord: credit_record_oracle,
+    Scorecard: scorecard_oracle,
+    Criteria: criteria_oracle,
+    Whitelist: whitelist_oracle,
+    WhitelistVersion: whitelist_version_oracle,
+    WhitelistEntry: whitelist_entry_oracle,
+    WhitelistApplication: whitelist_application_oracle,
+    Subscription: subscription_oracle,
+    IntendedCreditLine: credit_line_oracle,
+    LineAllocation: line_allocation_oracle,
+    CreditDecision: credit_decision_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
@@ -724,6 +876,7 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_valuations(world)
     add_compensation(world)
     add_disposal(world)
+    add_screening(world)
     return world
 
 
@@ -754,7 +907,8 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
     [
         m
         for m in ORACLES
-        if m not in (Region, Park, CalendarDay, LprQuote, ValuationModel, AuctionSession, Lot, *INTERNAL_MODELS)
+        if m
+        not in (Region, Park, CalendarDay, LprQuote, ValuationModel, AuctionSession, Lot, Scorecard, *INTERNAL_MODELS)
     ],
     ids=lambda m: m.__name__,
 )

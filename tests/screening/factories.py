@@ -130,3 +130,189 @@ def approved_whitelist(w: World) -> Approved:
         reasons=["below_min_score"],
     )
     return Approved(baseline=baseline, whitelist=whitelist, version=version, included=included, excluded=excluded)
+
+
+def add_screening(w: World) -> dict[str, object]:
+    """Rows of every screening model on both sides (Beijing and Jiangsu), for the permission matrix and the endpoint
+    matrix: imports by both provincial offices with matched and pending records, published and draft criteria, P1's
+    approved whitelist and P2's draft, applications, subscriptions, a decision, and credit lines with an allocation."""
+    from ipledge.core.money import Money
+    from ipledge.screening.choices import (
+        ApplicationStatus,
+        DecisionOutcome,
+        FileFormat,
+        ImportStatus,
+        LineBasis,
+        MatchStatus,
+        RecordKind,
+    )
+    from ipledge.screening.models import (
+        CreditDecision,
+        CreditImport,
+        CreditRecord,
+        IntendedCreditLine,
+        LineAllocation,
+        Subscription,
+        WhitelistApplication,
+    )
+
+    approved = approved_whitelist(w)
+    bj_import = CreditImport.objects.create(
+        organisation=w.orgs["ipo_bj"],
+        kind=RecordKind.PENALTY,
+        file_name="bj.csv",
+        file_format=FileFormat.CSV,
+        sha256="0" * 64,
+        status=ImportStatus.COMMITTED,
+        rows_total=2,
+        rows_matched=1,
+        rows_review=1,
+    )
+    js_import = CreditImport.objects.create(
+        organisation=w.orgs["ipo_js"],
+        kind=RecordKind.DISHONEST,
+        file_name="js.json",
+        file_format=FileFormat.JSON,
+        sha256="1" * 64,
+        status=ImportStatus.COMMITTED,
+        rows_total=1,
+        rows_matched=1,
+    )
+    e1, e2 = w.enterprises["e1"], w.enterprises["e2"]
+    CreditRecord.objects.create(
+        kind=RecordKind.PENALTY,
+        batch=bj_import,
+        source_key="京海市监罚〔2025〕101号",
+        subject_name=e1.name,
+        subject_uscc=e1.uscc,
+        enterprise=e1,
+        match_status=MatchStatus.USCC,
+        region_code=e1.region_code,
+        reference="京海市监罚〔2025〕101号",
+        authority="北京市海淀区市场监督管理局",
+        listed_on=datetime.date(2025, 3, 1),
+        expires_on=datetime.date(2028, 3, 1),
+    )
+    CreditRecord.objects.create(
+        kind=RecordKind.PENALTY,
+        batch=bj_import,
+        source_key="京海市监罚〔2025〕102号",
+        subject_name="北京智芯科技公司",
+        match_status=MatchStatus.PENDING,
+        candidates=[{"enterprise_id": e1.pk, "name": e1.name, "score": 90.0}],
+        reference="京海市监罚〔2025〕102号",
+        listed_on=datetime.date(2025, 4, 1),
+    )
+    CreditRecord.objects.create(
+        kind=RecordKind.DISHONEST,
+        batch=js_import,
+        source_key="(2025)苏0115执1号",
+        subject_name=e2.name,
+        subject_uscc=e2.uscc,
+        enterprise=e2,
+        match_status=MatchStatus.USCC,
+        region_code=e2.region_code,
+        reference="(2025)苏0115执1号",
+        authority="南京市江宁区人民法院",
+        listed_on=datetime.date(2025, 5, 1),
+    )
+    js_baseline = Criteria.objects.create(
+        name="江苏省授信白名单基准标准（草稿）",
+        level=CriteriaLevel.BASELINE,
+        owner=w.orgs["ipo_js"],
+        region=Region.objects.get(code="320000"),
+        period=PERIOD,
+        status=CriteriaStatus.DRAFT,
+        scorecard=approved.baseline.scorecard,
+        min_score=Decimal("55.00"),
+    )
+    Criteria.objects.create(
+        name="海淀园细化标准（草稿）",
+        level=CriteriaLevel.PARK,
+        owner=w.orgs["park1"],
+        region=w.parks["p1"].region,
+        park=w.parks["p1"],
+        baseline=approved.baseline,
+        period=PERIOD,
+        status=CriteriaStatus.DRAFT,
+        scorecard=approved.baseline.scorecard,
+        min_score=Decimal("60.00"),
+    )
+    p2 = w.parks["p2"]
+    js_list = Whitelist.objects.create(park=p2, period=PERIOD, baseline=js_baseline, region_code=p2.region.code)
+    js_draft = WhitelistVersion.objects.create(
+        whitelist=js_list,
+        number=1,
+        as_of=datetime.date(2026, 1, 5),
+        scorecard=approved.baseline.scorecard,
+        candidates=1,
+        included=1,
+        prepared_by=w.user("park2"),
+    )
+    js_entry = WhitelistEntry.objects.create(version=js_draft, enterprise=e2, included=True, score=Decimal("66.00"))
+    WhitelistApplication.objects.create(
+        enterprise=e1, park=w.parks["p1"], period=PERIOD, status=ApplicationStatus.INCLUDED, region_code="110108"
+    )
+    WhitelistApplication.objects.create(enterprise=e2, park=p2, period=PERIOD, region_code="320115")
+    Subscription.objects.create(bank=w.orgs["bank1_sub"], park=w.parks["p1"])
+    Subscription.objects.create(bank=w.orgs["bank2"], region=Region.objects.get(code="320000"))
+    line = IntendedCreditLine.objects.create(
+        bank=w.orgs["bank1_sub"],
+        park=w.parks["p1"],
+        basis=LineBasis.PATENT_CLUSTER,
+        ipc_group="H01L 27/",
+        amount=Money("10000000.00"),
+        allocated=Money("2000000.00"),
+        valid_from=datetime.date(2026, 1, 1),
+        valid_to=datetime.date(2026, 12, 31),
+        region_code="110108",
+    )
+    js_line = IntendedCreditLine.objects.create(
+        bank=w.orgs["bank2"],
+        park=p2,
+        basis=LineBasis.REGIONAL_BRAND,
+        brand="江宁光电",
+        amount=Money("5000000.00"),
+        allocated=Money("500000.00"),
+        valid_from=datetime.date(2026, 1, 1),
+        valid_to=datetime.date(2026, 12, 31),
+        region_code="320115",
+    )
+    allocation = LineAllocation.objects.create(  # type: ignore[misc]
+        line=line,
+        enterprise=e1,
+        entry=approved.included,
+        amount=Money("2000000.00"),
+        utilised=Money("1000000.00"),
+        allocated_on=datetime.date(2026, 2, 1),
+        region_code="110108",
+    )
+    LineAllocation.objects.create(  # type: ignore[misc]
+        line=js_line,
+        enterprise=e2,
+        entry=js_entry,
+        amount=Money("500000.00"),
+        allocated_on=datetime.date(2026, 2, 1),
+        region_code="320115",
+    )
+    CreditDecision.objects.create(  # type: ignore[misc]
+        bank=w.orgs["bank1_sub"],
+        entry=approved.included,
+        enterprise=e1,
+        outcome=DecisionOutcome.GRANTED,
+        amount=Money("1000000.00"),
+        term_months=12,
+        renewal_without_repayment=True,
+        allocation=allocation,
+        decided_on=datetime.date(2026, 2, 10),
+        region_code="110108",
+    )
+    CreditDecision.objects.create(
+        bank=w.orgs["bank2"],
+        entry=js_entry,
+        enterprise=e2,
+        outcome=DecisionOutcome.DECLINED,
+        decided_on=datetime.date(2026, 2, 11),
+        region_code="320115",
+    )
+    return {"approved": approved, "line": line, "allocation": allocation, "js_draft": js_draft}
