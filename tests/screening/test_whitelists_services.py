@@ -595,3 +595,29 @@ def test_entries_visible_by_role(world: World) -> None:
     assert version_entries(user=world.user("ipo_bj", Role.VIEWER), version=version).count() == 7
     assert not version_entries(user=world.user("ipo_js"), version=version).exists()
     assert not version_entries(user=world.user("park2"), version=version).exists()
+
+
+def test_baseline_on_the_default_expert_card_screens(world: World) -> None:
+    """Without a card named, the baseline takes the platform's expert card, and a screen on it decomposes every
+    score into the card's characteristics."""
+    user = world.user("ipo_bj", Role.ADMIN)
+    baseline = services.criteria_create(
+        owner=world.orgs["ipo_bj"],
+        level=CriteriaLevel.BASELINE,
+        region=Region.objects.get(code="110000"),
+        period=PERIOD,
+        name="北京市基准标准（专家评分卡）",
+        min_score=0,
+        exclusions=BASELINE_EXCLUSIONS,
+        acting_user=user,
+    )
+    assert baseline.scorecard.method == "expert" and baseline.scorecard.owner is None
+    services.criteria_publish(criteria=baseline, acting_user=user)
+    version = screen(world)
+    card = services.scorecard_spec(baseline.scorecard)
+    names = [c.name for c in card.characteristics]
+    for entry in version.entries.all():
+        assert list(entry.points) == names and entry.score is not None
+        total = card.base_points + sum(entry.points.values())
+        assert abs(float(entry.score) - total) < 0.01
+    assert version.candidates == 2 and version.included == 2
