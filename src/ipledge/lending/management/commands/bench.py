@@ -19,6 +19,12 @@ so its peak memory is the engine's own, and prints its one JSON line.
 [--database-url URL] [--output FILE]` times the risk-compensation stress test of every fund against a naive
 per-simulation loop (`ipledge.compensation.benchmark`; seeds the database first when it has no loans or no funds)
 and prints its one JSON line, also written to ``--output``.
+
+`ipledge bench screening [--enterprises 500000] [--records 2000000] [--baseline-sample 2000] [--seed N]
+[--database-url URL] [--output FILE]` screens that many synthetic enterprises and credit records in one run with the
+vectorised screen, and times a per-enterprise ORM loop doing the same on a sample written to the database inside a
+transaction that is rolled back (`ipledge.screening.benchmark`); prints its one JSON line, also written to
+``--output``.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from ipledge.lending.choices import NON_PERFORMING_CLASSES, TransactionKind
 from ipledge.lending.models import Loan, LoanTransaction
@@ -147,13 +153,14 @@ class Command(BaseCommand):
     help = (
         "Benchmarks: `ipledge bench indicators` times the lending indicator set against a naive ORM loop; "
         "`ipledge bench valuation` times the valuation engine against its row-by-row reference; "
-        "`ipledge bench compensation` times the funds' stress test against a naive per-simulation loop."
+        "`ipledge bench compensation` times the funds' stress test against a naive per-simulation loop; "
+        "`ipledge bench screening` times the whitelist screen against a per-enterprise ORM loop."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         # One positional target with shared options rather than subparsers: `bench indicators` keeps accepting
         # its options anywhere on the line, Django's own (--verbosity, --settings) included.
-        parser.add_argument("target", choices=["indicators", "valuation", "valuation-api", "compensation"])
+        parser.add_argument("target", choices=["indicators", "valuation", "valuation-api", "compensation", "screening"])
         parser.add_argument("--requests", type=int, default=200, help="valuation-api: requests timed (default 200)")
         parser.add_argument(
             "--scale",
@@ -173,7 +180,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--baseline-simulations", type=int, default=500, help="compensation: simulations of the naive loop"
         )
-        parser.add_argument("--output", help="compensation: also write the JSON to this file")
+        parser.add_argument("--output", help="compensation, screening: also write the JSON to this file")
+        parser.add_argument("--enterprises", type=int, default=500_000, help="screening: synthetic enterprises")
+        parser.add_argument("--records", type=int, default=2_000_000, help="screening: synthetic credit records")
+        parser.add_argument(
+            "--baseline-sample", type=int, default=2000, help="screening: enterprises of the per-enterprise ORM loop"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "valuation":
@@ -186,6 +198,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "compensation":
             self._compensation(options)
+            return
+        if options["target"] == "screening":
+            self._screening(options)
             return
         options["scale"] = options["scale"] or "national"
         options["seed"] = 42 if options["seed"] is None else options["seed"]
@@ -251,6 +266,39 @@ class Command(BaseCommand):
             text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
             Path(options["output"]).write_text(text, encoding="utf-8")
         self.stdout.write(line)
+
+    def _screening(self, options: dict[str, Any]) -> None:
+        """Run `ipledge.screening.benchmark` here, or in a child process against ``--database-url``."""
+        if options["database_url"]:
+            cmd = [*_ipledge(), "bench", "screening", "--enterprises", str(options["enterprises"])]
+            cmd += ["--records", str(options["records"]), "--baseline-sample", str(options["baseline_sample"])]
+            cmd += ["--output", options["output"]] if options["output"] else []
+            cmd += ["--seed", str(options["seed"])] if options["seed"] is not None else []
+            env = {**os.environ, "DATABASE_URL": options["database_url"]}
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            self.stderr.write(done.stderr, ending="")
+            if done.returncode != 0:
+                raise CommandError(f"screening benchmark failed against {options['database_url']}")
+            self.stdout.write(done.stdout.rstrip("\n"))
+            return
+        from ipledge.screening.benchmark import DEFAULT_SEED, run_benchmark
+
+        try:
+            result = run_benchmark(
+                enterprises=options["enterprises"],
+                records=options["records"],
+                baseline_sample=options["baseline_sample"],
+                seed=DEFAULT_SEED if options["seed"] is None else options["seed"],
+                log=lambda msg: self.stderr.write(f"  {msg}"),
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:  # the sample is written to the database: it must be migrated
+            raise CommandError(f"screening: the database is not ready ({exc}); run `ipledge migrate` first") from exc
+        if options["output"]:
+            text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+            Path(options["output"]).write_text(text, encoding="utf-8")
+        self.stdout.write(json.dumps(result, ensure_ascii=False))
 
     def _rerun(self, options: dict[str, Any]) -> None:
         cmd = [*_ipledge(), "bench", "indicators", "--scale", options["scale"], "--sample", str(options["sample"])]
