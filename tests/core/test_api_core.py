@@ -67,6 +67,16 @@ def test_every_operation_requires_authentication(world):
         "case_id": 1,
         "session_id": 1,
         "lot_id": 1,
+        "import_id": 1,
+        "record_id": 1,
+        "criteria_id": 1,
+        "whitelist_id": 1,
+        "application_id": 1,
+        "card_id": 1,
+        "subscription_id": 1,
+        "decision_id": 1,
+        "line_id": 1,
+        "allocation_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -486,7 +496,7 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration, lending, valuation, compensation and disposal routes are checked user by user and object by
+# Pledge-registration, lending, valuation, compensation, disposal and screening routes are checked user by user and object by
 # object in tests/test_endpoint_matrix.py.
 MATRIX_PREFIXES = (
     "/pledge-filings",
@@ -497,6 +507,7 @@ MATRIX_PREFIXES = (
     "/valuation/",
     "/compensation/",
     "/disposal/",
+    "/screening/",
 )
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 

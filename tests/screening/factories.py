@@ -199,7 +199,7 @@ def add_screening(w: World) -> dict[str, object]:
         source_key="京海市监罚〔2025〕102号",
         subject_name="北京智芯科技公司",
         match_status=MatchStatus.PENDING,
-        candidates=[{"enterprise_id": e1.pk, "name": e1.name, "score": 90.0}],
+        candidates=[{"id": e1.pk, "name": e1.name, "score": 90.0}],
         reference="京海市监罚〔2025〕102号",
         listed_on=datetime.date(2025, 4, 1),
     )

@@ -93,6 +93,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     disposal = disposal_section(user)
     if disposal.items:
         sections.append(disposal)
+    screening = screening_section(user)
+    if screening.items:
+        sections.append(screening)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -290,6 +293,74 @@ def disposal_section(user: Any) -> NavSection:
         )
     if section.items:
         section.items.append(NavItem(_("拍卖公示"), "disposal:public_auctions", "broadcast"))
+    return section
+
+
+def screening_section(user: Any) -> NavSection:
+    """授信白名单: whitelists and criteria for parks and IP offices, credit records for the offices, an
+    enterprise's own status and applications, and the bank's delivered list, subscriptions, decisions and lines."""
+    from ipledge.screening.models import (
+        CreditDecision,
+        CreditImport,
+        CreditRecord,
+        IntendedCreditLine,
+        Subscription,
+        Whitelist,
+        WhitelistApplication,
+    )
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("授信白名单"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    kind = scope.kind
+    if kind == OrganisationKind.BANK:
+        section.items.append(NavItem(_("白名单企业"), "screening:bank_whitelist", "list-check", ("screening:bank_",)))
+        if can(user, Subscription):
+            section.items.append(
+                NavItem(_("白名单订阅"), "screening:subscription_list", "bell", ("screening:subscription_",))
+            )
+    elif can(user, Whitelist):
+        section.items.append(
+            NavItem(
+                _("授信白名单"),
+                "screening:whitelist_list",
+                "list-check",
+                ("screening:whitelist_", "screening:version_", "screening:entry_override", "screening:screen_park"),
+            )
+        )
+    if kind in (OrganisationKind.IP_OFFICE, OrganisationKind.PARK_ADMIN) or scope.is_platform:
+        section.items.append(NavItem(_("筛选标准"), "screening:criteria_list", "sliders", ("screening:criteria_",)))
+    if kind == OrganisationKind.ENTERPRISE:
+        section.items.append(NavItem(_("我的白名单状态"), "screening:my_status", "patch-check"))
+    if can(user, WhitelistApplication) and kind != OrganisationKind.BANK:
+        section.items.append(
+            NavItem(_("白名单申请"), "screening:application_list", "envelope-paper", ("screening:application_",))
+        )
+    if can(user, CreditDecision):
+        section.items.append(
+            NavItem(_("授信决定"), "screening:decision_list", "check2-square", ("screening:decision_",))
+        )
+    if can(user, IntendedCreditLine):
+        section.items.append(
+            NavItem(
+                _("意向性授信额度"),
+                "screening:line_list",
+                "diagram-3",
+                ("screening:line_", "screening:allocation_"),
+            )
+        )
+    if can(user, CreditRecord) and kind in (OrganisationKind.IP_OFFICE, OrganisationKind.PARK_ADMIN, None):
+        section.items.append(
+            NavItem(_("信用记录"), "screening:record_list", "shield-exclamation", ("screening:record_",))
+        )
+    if can(user, CreditImport):
+        section.items.append(NavItem(_("信用记录导入"), "screening:import_list", "upload", ("screening:import_",)))
+    if (kind == OrganisationKind.IP_OFFICE or scope.is_platform) and can(user, CreditRecord, Action.CHANGE):
+        section.items.append(NavItem(_("匹配复核"), "screening:review_queue", "person-check"))
+    section.items.append(NavItem(_("评分卡"), "screening:scorecard_list", "calculator", ("screening:scorecard_",)))
     return section
 
 
