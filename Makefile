@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -32,6 +32,8 @@ demo: install
 	$(BIN)/ipledge compensation scan
 	$(BIN)/ipledge seed_disposal --if-empty
 	$(BIN)/ipledge disposal close-auctions
+	$(BIN)/ipledge seed_screening --if-empty
+	$(BIN)/ipledge screening expire-lines
 	$(BIN)/ipledge demo_logins
 	@# One task worker beside the server runs batch revaluations; it stops with the server (Ctrl-C).
 	$(BIN)/ipledge db_worker --interval 1 >var/db_worker.log 2>&1 & worker=$$!; \
@@ -74,6 +76,14 @@ bench-compensation: install
 	mkdir -p var/bench_province
 	DATABASE_URL=$(BENCH_COMPENSATION_URL) $(BIN)/ipledge migrate --noinput -v0
 	$(BIN)/ipledge bench compensation --scale province --database-url $(BENCH_COMPENSATION_URL) --output bench/results/compensation.json
+
+# The credit screening of 500,000 synthetic enterprises with 2,000,000 credit records against a per-enterprise ORM
+# loop on 2,000 of them written to BENCH_SCREENING_URL's database in a rolled-back transaction (issue 5).
+BENCH_SCREENING_URL ?= sqlite:///$(CURDIR)/var/bench_screening/ipledge.sqlite3
+bench-screening: install
+	mkdir -p var/bench_screening
+	DATABASE_URL=$(BENCH_SCREENING_URL) $(BIN)/ipledge migrate --noinput -v0
+	$(BIN)/ipledge bench screening --enterprises 500000 --records 2000000 --database-url $(BENCH_SCREENING_URL) --output bench/results/screening.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
