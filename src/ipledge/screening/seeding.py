@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -98,6 +99,7 @@ class _Province:
         assert office.region is not None
         self.office = office
         self.prefix = office.region.prefix
+        self.region_name = office.region.name
         self.people = people
         self.rng = rng
         self.today = today
@@ -131,10 +133,10 @@ class _Province:
             decided = _day_between(rng, today - datetime.timedelta(days=4 * 365), today)
             penalties.append(
                 [
-                    f"{self.office.region.name[:1]}市监罚〔{decided.year}〕{n + 1:04d}号",  # type: ignore[union-attr]
+                    f"{self.region_name[:1]}市监罚〔{decided.year}〕{n + 1:04d}号",
                     rng.choice(["虚假宣传", "未按规定公示年度报告", "产品质量不合格", "违反安全生产规定"]),
                     rng.choice(["警告", "罚款"]),
-                    f"{self.office.region.name}市场监督管理局",  # type: ignore[union-attr]
+                    f"{self.region_name}市场监督管理局",
                     decided.isoformat(),
                     e.name,
                     e.uscc,
@@ -161,7 +163,7 @@ class _Province:
                 [
                     _name_variant(e.name, rng) if by_name_only else e.name,
                     "" if by_name_only else e.uscc,
-                    f"{self.office.region.name}第一中级人民法院",  # type: ignore[union-attr]
+                    f"{self.region_name}第一中级人民法院",
                     f"({listed.year}){self.prefix}执{n + 1}号",
                     "有履行能力而拒不履行生效法律文书确定义务",
                     "全部未履行",
@@ -192,9 +194,9 @@ class _Province:
                     e.uscc,
                     "未依照规定期限公示年度报告",
                     listed.isoformat(),
-                    f"{self.office.region.name}市场监督管理局",
+                    f"{self.region_name}市场监督管理局",
                     removed,
-                ]  # type: ignore[union-attr]
+                ]
             )
         files[RecordKind.ABNORMAL] = _csv(
             ["企业名称", "统一社会信用代码", "列入经营异常名录原因", "列入日期", "作出决定机关(列入)", "移出日期"],
@@ -229,14 +231,14 @@ class _Province:
             counts["records_pending_review"] += batch.rows_review
 
 
-BASELINE_EXCLUSIONS = [
+BASELINE_EXCLUSIONS: list[dict[str, Any]] = [
     {"rule": "dishonest"},
     {"rule": "serious_violation"},
     {"rule": "abnormal"},
     {"rule": "tax_rating", "params": {"ratings": ["D"]}},
     {"rule": "penalties", "params": {"max_count": 2, "within_days": 1095}},
 ]
-PARK_EXCLUSIONS = [
+PARK_EXCLUSIONS: list[dict[str, Any]] = [
     *BASELINE_EXCLUSIONS[:3],
     {"rule": "tax_rating", "params": {"ratings": ["C", "D"]}},
     {"rule": "penalties", "params": {"max_count": 1, "within_days": 1095}},
@@ -298,13 +300,13 @@ def _seed(*, seed: int, log: Callable[[str], None] | None) -> ScreeningSeedRepor
         if not province.parks:
             continue
         province.import_records(counts)
-        say(f"{office.region}: {counts['credit_records']:,} credit records so far")  # type: ignore[union-attr]
+        say(f"{province.region_name}: {counts['credit_records']:,} credit records so far")
         baseline = whitelists.criteria_create(
             owner=office,
             level=CriteriaLevel.BASELINE,
             region=office.region,
             period=period,
-            name=f"{office.region.name}知识产权质押融资授信白名单基准标准（{period}年）",  # type: ignore[union-attr]
+            name=f"{province.region_name}知识产权质押融资授信白名单基准标准（{period}年）",
             min_score=MIN_SCORE,
             scorecard=card,
             exclusions=BASELINE_EXCLUSIONS,
@@ -452,10 +454,10 @@ def _seed_banks(
                 acting_user=operator,
             )
             counts["decisions_granted"] += 1
-        park = first_park_of.get(prefix)
-        if bank.bank_tier != BankTier.BRANCH or park is None or counts[f"line_{prefix}"]:
+        line_park = first_park_of.get(prefix)
+        if bank.bank_tier != BankTier.BRANCH or line_park is None or counts[f"line_{prefix}"]:
             continue
-        _seed_line(bank, operator, park, people, rng, today, counts, say)
+        _seed_line(bank, operator, line_park, people, rng, today, counts, say)
         counts[f"line_{prefix}"] += 1
     for key in [k for k in counts if k.startswith("line_")]:
         del counts[key]
