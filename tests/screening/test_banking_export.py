@@ -28,7 +28,7 @@ HEADERS = [
     "统一社会信用代码",
     "园区",
     "地区代码",
-    "期次",
+    "白名单期间",
     "版本",
     "批准时间",
     "评分",
@@ -80,7 +80,7 @@ def test_page_export(world: World, delivered: Approved) -> None:
     assert names == ["北京智芯科技有限公司", "北京集群企业00有限公司"]  # by score; E1b (excluded) and P2 absent
     e1 = rows[0]
     assert e1["统一社会信用代码"] == world.enterprises["e1"].uscc and e1["园区"] == "中关村科技园区海淀园"
-    assert (e1["地区代码"], e1["期次"], e1["版本"], e1["评分"]) == ("110108", "2026", 1, 75)
+    assert (e1["地区代码"], e1["白名单期间"], e1["版本"], e1["评分"]) == ("110108", "2026", 1, 75)
     assert "有效发明专利（1–4）：15.00" in e1["各项得分"] and "基础分：40.00" in e1["各项得分"]
     assert e1["纳入原因"] and e1["最新授信决定"] == "授信"
     assert e1["授信金额（元）"] == pytest.approx(1234567.89) and isinstance(e1["授信金额（元）"], float)

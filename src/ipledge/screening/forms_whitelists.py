@@ -30,7 +30,7 @@ DEFAULT_PENALTY_DAYS = 1095
 
 
 def period_field(**kwargs: Any) -> forms.CharField:
-    return forms.CharField(label=_("期次"), max_length=16, help_text=PERIOD_HELP, **kwargs)
+    return forms.CharField(label=_("白名单期间"), max_length=16, help_text=PERIOD_HELP, **kwargs)
 
 
 class CriteriaForm(BootstrapMixin, forms.Form):
@@ -232,7 +232,7 @@ def administered_parks(user: Any) -> QuerySet[Park]:
 class CriteriaFilterForm(BootstrapMixin, forms.Form):
     level = forms.ChoiceField(label=_("层级"), choices=[("", _("全部")), *CriteriaLevel.choices], required=False)
     status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部")), *CriteriaStatus.choices], required=False)
-    period = forms.CharField(label=_("期次"), max_length=16, required=False)
+    period = forms.CharField(label=_("白名单期间"), max_length=16, required=False)
     q = forms.CharField(label=_("名称"), max_length=64, required=False)
 
 
@@ -312,4 +312,4 @@ class ApplicationForm(BootstrapMixin, forms.Form):
 
 class ApplicationFilterForm(BootstrapMixin, forms.Form):
     status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部")), *ApplicationStatus.choices], required=False)
-    period = forms.CharField(label=_("期次"), max_length=16, required=False)
+    period = forms.CharField(label=_("白名单期间"), max_length=16, required=False)

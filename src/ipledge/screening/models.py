@@ -277,7 +277,7 @@ class Criteria(models.Model):
         on_delete=models.PROTECT,
         related_name="refinements",
     )
-    period = models.CharField(_("期次"), max_length=16, help_text=_("如 2027 或 2027H1"))
+    period = models.CharField(_("白名单期间"), max_length=16, help_text=_("如 2027 或 2027H1"))
     status = models.CharField(_("状态"), max_length=12, choices=CriteriaStatus.choices, default=CriteriaStatus.DRAFT)
     scorecard = models.ForeignKey(Scorecard, verbose_name=_("评分卡"), on_delete=models.PROTECT, related_name="+")
     min_score = models.DecimalField(_("最低评分"), max_digits=6, decimal_places=2)
@@ -286,8 +286,12 @@ class Criteria(models.Model):
     allowed_sizes = models.JSONField(_("企业规模"), default=list, blank=True, help_text=_("为空表示不限"))
     exclusions = models.JSONField(_("硬性排除条件"), default=list, blank=True)
     note = models.TextField(_("说明"), blank=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    published_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        User, verbose_name=_("创建人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        User, verbose_name=_("发布人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -378,7 +382,7 @@ class Whitelist(models.Model):
     """A park's credit whitelist for one period; its versions are screened, submitted and approved in turn."""
 
     park = models.ForeignKey(Park, verbose_name=_("园区"), on_delete=models.PROTECT, related_name="whitelists")
-    period = models.CharField(_("期次"), max_length=16)
+    period = models.CharField(_("白名单期间"), max_length=16)
     baseline = models.ForeignKey(
         Criteria, verbose_name=_("基准标准"), on_delete=models.PROTECT, related_name="baseline_whitelists"
     )
@@ -568,7 +572,7 @@ class WhitelistApplication(models.Model):
         Enterprise, verbose_name=_("企业"), on_delete=models.PROTECT, related_name="whitelist_applications"
     )
     park = models.ForeignKey(Park, verbose_name=_("园区"), on_delete=models.PROTECT, related_name="+")
-    period = models.CharField(_("期次"), max_length=16)
+    period = models.CharField(_("白名单期间"), max_length=16)
     statement = models.TextField(_("申请说明"), blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.PENDING

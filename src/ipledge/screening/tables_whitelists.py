@@ -42,7 +42,7 @@ def badge(css: str, text: Any, kind: str) -> str:
 class CriteriaTable(tables.Table):
     name = tables.LinkColumn("screening:criteria_detail", args=[tables.A("pk")], verbose_name=_("名称"))
     level = tables.Column(verbose_name=_("层级"))
-    period = tables.Column(verbose_name=_("期次"))
+    period = tables.Column(verbose_name=_("白名单期间"))
     region = tables.Column(verbose_name=_("适用地区"), order_by=("region__code",))
     park = tables.Column(verbose_name=_("园区"), order_by=("park__name",), default="—")
     owner = tables.Column(verbose_name=_("制定机构"), order_by=("owner__name",))
@@ -76,7 +76,7 @@ class WhitelistTable(tables.Table):
     park = tables.LinkColumn(
         "screening:whitelist_detail", args=[tables.A("pk")], verbose_name=_("园区"), order_by=("park__name",)
     )
-    period = tables.Column(verbose_name=_("期次"))
+    period = tables.Column(verbose_name=_("白名单期间"))
     current_version = tables.Column(verbose_name=_("现行版本"), default="—", orderable=False)
     included = tables.Column(
         verbose_name=_("纳入企业数"), accessor="current_version__included", default="—", attrs=NUMBER_ATTRS
@@ -107,7 +107,7 @@ class VersionTable(tables.Table):
         "screening:version_detail", args=[tables.A("pk")], verbose_name=_("版本"), text=lambda r: f"v{r.number}"
     )
     park = tables.Column(verbose_name=_("园区"), accessor="whitelist__park__name", order_by=("whitelist__park__name",))
-    period = tables.Column(verbose_name=_("期次"), accessor="whitelist__period")
+    period = tables.Column(verbose_name=_("白名单期间"), accessor="whitelist__period")
     as_of = tables.DateColumn(verbose_name=_("筛选基准日"), format="Y-m-d")
     candidates = tables.Column(verbose_name=_("筛选企业数"), attrs=NUMBER_ATTRS)
     included = tables.Column(verbose_name=_("纳入企业数"), attrs=NUMBER_ATTRS)
@@ -128,7 +128,7 @@ class VersionTable(tables.Table):
 class ApplicationTable(tables.Table):
     enterprise = tables.Column(verbose_name=_("企业"), order_by=("enterprise__name",))
     park = tables.Column(verbose_name=_("园区"), order_by=("park__name",))
-    period = tables.Column(verbose_name=_("期次"))
+    period = tables.Column(verbose_name=_("白名单期间"))
     created_at = tables.DateTimeColumn(verbose_name=_("申请时间"), format="Y-m-d H:i")
     status = tables.Column(verbose_name=_("状态"))
     answered_in = tables.Column(verbose_name=_("答复版本"), default="—", orderable=False)

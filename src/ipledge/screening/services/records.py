@@ -422,7 +422,7 @@ def record_match_reject(*, record: CreditRecord, acting_user: User) -> CreditRec
     """A reviewer dismisses the candidates of a pending record, or unties a name-based match: the record becomes
     unmatched and is never matched again to those enterprises."""
     _require_reviewer(record, acting_user)
-    record = CreditRecord.objects.select_for_update().select_related("enterprise").get(pk=record.pk)
+    record = CreditRecord.objects.select_for_update(of=("self",)).select_related("enterprise").get(pk=record.pk)
     if record.match_status == MatchStatus.USCC:
         raise _error(
             "match_status",

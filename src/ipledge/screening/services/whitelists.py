@@ -365,7 +365,11 @@ def _editable(criteria: Criteria, acting_user: User | None) -> Criteria:
         and not Criteria.objects.restrict(acting_user, Action.CHANGE).filter(pk=criteria.pk).exists()
     ):
         raise PermissionDenied("only the owning organisation's officers change its criteria")
-    locked = Criteria.objects.select_for_update().select_related("region", "park", "baseline").get(pk=criteria.pk)
+    locked = (
+        Criteria.objects.select_for_update(of=("self",))
+        .select_related("region", "park", "baseline")
+        .get(pk=criteria.pk)
+    )
     if locked.status != CriteriaStatus.DRAFT:
         raise _error("status", _("只有草稿状态的标准可以修改或发布。"), "not_draft")
     return locked
