@@ -34,11 +34,12 @@ from ipledge.core.apikit import (
     forbidden,
     idempotency_key,
     organisation_or_400,
+    region_or_400,
     renamed_fields,
     require,
     resolve,
 )
-from ipledge.core.models import Organisation, Region
+from ipledge.core.models import Organisation
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
@@ -188,9 +189,7 @@ def fund_create(request: HttpRequest, payload: FundIn) -> Status[Fund]:
     )
     if manager is None:
         raise ApiError(400, "required", "请指定基金管理机构。", "Name the fund manager.", field="manager_id")
-    region = Region.objects.filter(code=payload.region_code).first()
-    if region is None:
-        raise ApiError(400, "not_found", "地区代码不存在。", "Region does not exist.", field="region_code")
+    region = region_or_400(payload.region_code, "region_code")
     sponsors = list(Organisation.objects.filter(pk__in=payload.sponsor_ids))
     missing = sorted(set(payload.sponsor_ids) - {s.pk for s in sponsors})
     if missing:

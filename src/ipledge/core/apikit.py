@@ -373,6 +373,21 @@ def organisation_or_400(pk: int | None, field: str, label_zh: str, label_en: str
     return org
 
 
+def region_or_400(code: str | None, field: str) -> Any:
+    """The administrative region a request names by its 6-digit code (None when it names none); an unknown code is a
+    400 on `field`."""
+    from .models import Region
+
+    if code is None:
+        return None
+    region = Region.objects.filter(code=code).first()
+    if region is None:
+        raise ApiError(
+            400, "not_found", f"地区代码 {code} 不存在。", f"Region code {code} does not exist.", field=field
+        )
+    return region
+
+
 def forbidden(zh: str, en: str) -> ApiError:
     return ApiError(403, "forbidden", zh, en)
 

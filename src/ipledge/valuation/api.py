@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
-from ipledge.core.apikit import MAX_ID, ApiError, Paginated, caller, error_responses, require, resolve
+from ipledge.core.apikit import MAX_ID, ApiError, Paginated, caller, error_responses, region_or_400, require, resolve
 from ipledge.core.choices import OrganisationKind
-from ipledge.core.models import Organisation, Region
+from ipledge.core.models import Organisation
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
@@ -335,11 +335,7 @@ def batch_create(request: HttpRequest, payload: BatchIn) -> Status[dict[str, Any
         if payload.park_id is not None
         else None
     )
-    region = None
-    if payload.region_code:
-        region = Region.objects.filter(code=payload.region_code).first()
-        if region is None:
-            raise ApiError(400, "not_found", "地区代码不存在。", "Region does not exist.", field="region_code")
+    region = region_or_400(payload.region_code or None, "region_code")
     batch = services.revaluation_batch_start(acting_user=user, park=park, region=region, scenario=payload.scenario)
     batch.refresh_from_db()
     return Status(201, _batch_out(batch))

@@ -26,11 +26,12 @@ from ipledge.core.apikit import (
     caller,
     error_responses,
     organisation_or_400,
+    region_or_400,
     renamed_fields,
     require,
     resolve,
 )
-from ipledge.core.models import Organisation, Region
+from ipledge.core.models import Organisation
 from ipledge.core.money import Money
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
@@ -69,17 +70,6 @@ AllocationId = Path(..., ge=1, le=MAX_ID)
 
 def _money(value: str | None) -> Money | None:
     return None if value is None else Money(Decimal(value))
-
-
-def _region_or_400(code: str | None, field: str) -> Region | None:
-    if code is None:
-        return None
-    region = Region.objects.filter(code=code).first()
-    if region is None:
-        raise ApiError(
-            400, "not_found", f"行政区划代码 {code} 不存在。", f"Region code {code} does not exist.", field=field
-        )
-    return region
 
 
 def _own_bank(request: HttpRequest, bank_id: int | None) -> Organisation:
@@ -128,7 +118,7 @@ def subscription_create(request: HttpRequest, payload: ScreeningBankSubscription
     park = None
     if payload.park_id is not None:
         park = resolve(Park, user=user, action=Action.VIEW, field="park_id", pk=payload.park_id)
-    region = _region_or_400(payload.region_code, "region_code")
+    region = region_or_400(payload.region_code, "region_code")
     try:
         subscription = services.subscription_create(bank=bank, park=park, region=region, acting_user=user)
     except ValidationError as exc:
@@ -157,7 +147,7 @@ def subscription_cancel(request: HttpRequest, subscription_id: int = Subscriptio
 def _entry_filters(filters: ScreeningBankEntryFilter) -> selectors.EntryFilters:
     return selectors.EntryFilters(
         park_id=filters.park_id,
-        region=_region_or_400(filters.region, "region"),
+        region=region_or_400(filters.region, "region"),
         min_score=filters.min_score,
         decided=filters.decided,
         approved_since=filters.approved_since,

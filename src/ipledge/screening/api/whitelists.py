@@ -24,11 +24,11 @@ from ipledge.core.apikit import (
     caller,
     error_responses,
     organisation_or_400,
+    region_or_400,
     renamed_fields,
     require,
     resolve,
 )
-from ipledge.core.models import Region
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
 from ipledge.registry.models import Enterprise, Park
@@ -94,15 +94,6 @@ def _exclusions(items: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _region(code: str | None) -> Region | None:
-    if code is None:
-        return None
-    region = Region.objects.filter(code=code).first()
-    if region is None:
-        raise ApiError(400, "not_found", "地区代码不存在。", "Unknown region code.", field="region")
-    return region
-
-
 def _scorecard(user: Any, pk: int | None) -> Scorecard | None:
     if pk is None:
         return None
@@ -157,7 +148,7 @@ def criteria_create(request: HttpRequest, payload: ScreeningCriteriaIn) -> Statu
         criteria = services.criteria_create(
             owner=owner,
             level=str(payload.level),
-            region=_region(payload.region),
+            region=region_or_400(payload.region, "region"),
             period=payload.period,
             name=payload.name,
             scorecard=_scorecard(user, payload.scorecard_id),
