@@ -15,4 +15,5 @@ urlpatterns = [
     path("compensation/", include("ipledge.compensation.urls")),
     path("disposal/", include("ipledge.disposal.urls")),
     path("screening/", include("ipledge.screening.urls")),
+    path("market/", include("ipledge.market.urls")),
 ]

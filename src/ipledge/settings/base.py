@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "ipledge.compensation",
     "ipledge.disposal",
     "ipledge.screening",
+    "ipledge.market",
 ]
 
 MIDDLEWARE = [
