@@ -7,11 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ipledge.market import cli_demands, cli_events, cli_products, cli_surveys
+from ipledge.market import cli_demands, cli_events, cli_matching, cli_products, cli_surveys
 from ipledge.market.cli import Subcommand
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     **cli_products.SUBCOMMANDS,
+    **cli_matching.SUBCOMMANDS,
     **cli_demands.SUBCOMMANDS,
     **cli_surveys.SUBCOMMANDS,
     **cli_events.SUBCOMMANDS,
