@@ -57,6 +57,22 @@ from ipledge.lending.models import (
     LoanTransaction,
     LprQuote,
 )
+from ipledge.market.choices import ProductStatus, ProductVersionStatus, SurveyStatus
+from ipledge.market.models import (
+    Demand,
+    DemandRight,
+    DemandShare,
+    EventParticipant,
+    Match,
+    MatchmakingEvent,
+    Meeting,
+    Product,
+    ProductVersion,
+    SurveyCampaign,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyTarget,
+)
 from ipledge.registration.choices import Decision
 from ipledge.registration.models import (
     Alert,
@@ -104,6 +120,7 @@ from ipledge.valuation.models import (
 from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
 from tests.lending.factories import add_loans
+from tests.market.factories import add_market
 from tests.screening.factories import add_screening
 from tests.world import add_pledges, add_valuations
 
@@ -699,6 +716,126 @@ def credit_decision_oracle(user: User, action: str, obj: CreditDecision) -> bool
     return org.kind in GOVERNMENT and in_jurisdiction(org, obj.region_code)
 
 
+# Market: live products are the platform's library, drafts stay in the bank's tree. A demand is its enterprise's, its
+# parks' (while a member) and the region's offices' (read); a bank reads it only with the enterprise's consent (shared
+# with the bank, or with every bank whose product matches). Surveys are their organiser's; a target reads a published
+# campaign and owns its response. Events are announced to all; meetings belong to the organiser, the bank and the
+# enterprise met.
+SURVEY_ORGANISERS = {OrganisationKind.IP_OFFICE, OrganisationKind.PARK_ADMIN}
+
+
+def product_oracle(user: User, action: str, obj: Product) -> bool:
+    org = user.organisation
+    own = org.kind == OrganisationKind.BANK and in_tree(org, obj.bank)
+    return own or (action == Action.VIEW and obj.status == ProductStatus.LIVE)
+
+
+def product_version_oracle(user: User, action: str, obj: ProductVersion) -> bool:
+    org = user.organisation
+    own = org.kind == OrganisationKind.BANK and in_tree(org, obj.product.bank)
+    current = obj.status == ProductVersionStatus.APPROVED and obj.product.status == ProductStatus.LIVE
+    return own or (action == Action.VIEW and current)
+
+
+def demand_oracle(user: User, action: str, obj: Demand) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.ENTERPRISE:
+        return action != Action.APPROVE and obj.enterprise.organisation_id == org.pk
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        if action == Action.APPROVE:
+            return False
+        member = any(
+            m.left_on is None and in_tree(org, m.park.administering_org) for m in obj.enterprise.memberships.all()
+        )
+        return member or (obj.park is not None and in_tree(org, obj.park.administering_org))
+    if org.kind in GOVERNMENT:
+        return action == Action.VIEW and in_jurisdiction(org, obj.region_code)
+    if org.kind == OrganisationKind.BANK and action == Action.VIEW:
+        shared = any(in_tree(org, s.bank) for s in obj.shares.all())
+        matched = obj.share_with_matching_banks and any(
+            m.eligible and in_tree(org, m.product.bank) for m in obj.matches.all()
+        )
+        return shared or matched
+    return False
+
+
+def demand_right_oracle(user: User, action: str, obj: DemandRight) -> bool:
+    return demand_oracle(user, action, obj.demand)
+
+
+def demand_share_oracle(user: User, action: str, obj: DemandShare) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return action == Action.VIEW and in_tree(org, obj.bank)
+    return demand_oracle(user, action, obj.demand)
+
+
+def match_oracle(user: User, action: str, obj: Match) -> bool:
+    org = user.organisation
+    if org.kind == OrganisationKind.BANK:
+        return (
+            action in (Action.VIEW, Action.CHANGE)
+            and in_tree(org, obj.product.bank)
+            and demand_oracle(user, Action.VIEW, obj.demand)
+        )
+    return action == Action.VIEW and demand_oracle(user, Action.VIEW, obj.demand)
+
+
+def survey_campaign_oracle(user: User, action: str, obj: SurveyCampaign) -> bool:
+    org = user.organisation
+    organiser = in_tree(org, obj.organiser)
+    if action != Action.VIEW:
+        return organiser and org.kind in SURVEY_ORGANISERS
+    targeted = obj.targets.filter(organisation=org).exists() and obj.status != SurveyStatus.DRAFT
+    return organiser or targeted
+
+
+def survey_question_oracle(user: User, action: str, obj: SurveyQuestion) -> bool:
+    return survey_campaign_oracle(user, action, obj.campaign)
+
+
+def survey_target_oracle(user: User, action: str, obj: SurveyTarget) -> bool:
+    org = user.organisation
+    organiser = in_tree(org, obj.campaign.organiser)
+    if action != Action.VIEW:
+        return organiser and org.kind in SURVEY_ORGANISERS
+    own = obj.organisation_id == org.pk and obj.campaign.status in (SurveyStatus.OPEN, SurveyStatus.CLOSED)
+    return organiser or own
+
+
+def survey_response_oracle(user: User, action: str, obj: SurveyResponse) -> bool:
+    org = user.organisation
+    own = obj.organisation_id == org.pk
+    if action == Action.VIEW:
+        return own or in_tree(org, obj.campaign.organiser)
+    return own and action in (Action.ADD, Action.CHANGE)
+
+
+def event_oracle(user: User, action: str, obj: MatchmakingEvent) -> bool:
+    org = user.organisation
+    return action == Action.VIEW or (org.kind in SURVEY_ORGANISERS and in_tree(org, obj.organiser))
+
+
+def event_participant_oracle(user: User, action: str, obj: EventParticipant) -> bool:
+    org = user.organisation
+    mine = in_tree(org, obj.event.organiser) or in_tree(org, obj.organisation)
+    if action == Action.VIEW:
+        met = any(in_tree(org, m.bank_participant.organisation) for m in obj.enterprise_meetings.all())
+        return mine or met
+    return mine and action in (Action.ADD, Action.CHANGE)
+
+
+def meeting_oracle(user: User, action: str, obj: Meeting) -> bool:
+    org = user.organisation
+    organiser = in_tree(org, obj.event.organiser)
+    bank = in_tree(org, obj.bank_participant.organisation)
+    if action == Action.VIEW:
+        return organiser or bank or obj.enterprise_participant.organisation_id == org.pk
+    if action == Action.CHANGE:
+        return org.kind != OrganisationKind.ENTERPRISE and (organiser or bank)
+    return organiser
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -773,6 +910,19 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     IntendedCreditLine: credit_line_oracle,
     LineAllocation: line_allocation_oracle,
     CreditDecision: credit_decision_oracle,
+    Product: product_oracle,
+    ProductVersion: product_version_oracle,
+    Demand: demand_oracle,
+    DemandRight: demand_right_oracle,
+    DemandShare: demand_share_oracle,
+    Match: match_oracle,
+    SurveyCampaign: survey_campaign_oracle,
+    SurveyQuestion: survey_question_oracle,
+    SurveyTarget: survey_target_oracle,
+    SurveyResponse: survey_response_oracle,
+    MatchmakingEvent: event_oracle,
+    EventParticipant: event_participant_oracle,
+    Meeting: meeting_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
@@ -877,6 +1027,7 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_compensation(world)
     add_disposal(world)
     add_screening(world)
+    add_market(world)
     return world
 
 
@@ -908,7 +1059,18 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
         m
         for m in ORACLES
         if m
-        not in (Region, Park, CalendarDay, LprQuote, ValuationModel, AuctionSession, Lot, Scorecard, *INTERNAL_MODELS)
+        not in (
+            Region,
+            Park,
+            CalendarDay,
+            LprQuote,
+            ValuationModel,
+            AuctionSession,
+            Lot,
+            Scorecard,
+            MatchmakingEvent,
+            *INTERNAL_MODELS,
+        )
     ],
     ids=lambda m: m.__name__,
 )

@@ -111,6 +111,7 @@ class QuestionTarget(models.TextChoices):
     DEMAND_TERM = "demand.term_months", _("融资需求·期限（月）")
     DEMAND_PURPOSE = "demand.purpose", _("融资需求·用途")
     DEMAND_DESCRIPTION = "demand.description", _("融资需求·说明")
+    DEMAND_SHARE = "demand.share_with_matching_banks", _("融资需求·同意向匹配银行推送")
     PRODUCT_NAME = "product.name", _("产品·名称")
     PRODUCT_AMOUNT_MAX = "product.amount_max", _("产品·最高额度")
     PRODUCT_TERM_MAX = "product.term_max_months", _("产品·最长期限（月）")
