@@ -96,15 +96,12 @@ AUDIENCE_ORG_KIND: dict[str, str] = {
 DEMAND_AUDIENCES = frozenset({SurveyAudience.ENTERPRISE, SurveyAudience.FOLLOW_UP})
 PRODUCT_AUDIENCES = frozenset({SurveyAudience.BANK})
 
-# Not (yet) in every deployment's QuestionTarget: accepted only when the choice exists.
-DEMAND_SHARE = "demand.share_with_matching_banks"
-
 MAPPING_KINDS: dict[str, frozenset[str]] = {
     QuestionTarget.DEMAND_AMOUNT: frozenset({QuestionKind.MONEY}),
     QuestionTarget.DEMAND_TERM: frozenset({QuestionKind.INTEGER}),
     QuestionTarget.DEMAND_PURPOSE: frozenset({QuestionKind.CHOICE}),
     QuestionTarget.DEMAND_DESCRIPTION: frozenset({QuestionKind.TEXT, QuestionKind.LONG_TEXT}),
-    DEMAND_SHARE: frozenset({QuestionKind.YES_NO}),
+    QuestionTarget.DEMAND_SHARE: frozenset({QuestionKind.YES_NO}),
     QuestionTarget.PRODUCT_NAME: frozenset({QuestionKind.TEXT}),
     QuestionTarget.PRODUCT_AMOUNT_MAX: frozenset({QuestionKind.MONEY}),
     QuestionTarget.PRODUCT_TERM_MAX: frozenset({QuestionKind.INTEGER}),
@@ -1089,7 +1086,7 @@ _DEMAND_FIELDS = {
     "term_months": QuestionTarget.DEMAND_TERM,
     "purpose": QuestionTarget.DEMAND_PURPOSE,
     "description": QuestionTarget.DEMAND_DESCRIPTION,
-    "share_with_matching_banks": DEMAND_SHARE,
+    "share_with_matching_banks": QuestionTarget.DEMAND_SHARE,
 }
 _PRODUCT_FIELDS = {
     "name": QuestionTarget.PRODUCT_NAME,
@@ -1136,7 +1133,7 @@ def _demand_from(
     term = mapped.get(QuestionTarget.DEMAND_TERM)
     purpose = mapped.get(QuestionTarget.DEMAND_PURPOSE)
     description = mapped.get(QuestionTarget.DEMAND_DESCRIPTION)
-    share = mapped.get(DEMAND_SHARE)
+    share = mapped.get(QuestionTarget.DEMAND_SHARE)
     default_description = _percent(
         _("来自调查“%(title)s（%(period)s）”。"), {"title": campaign.title, "period": campaign.period_label}
     )
