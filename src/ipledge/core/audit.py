@@ -30,7 +30,7 @@ def _jsonable(value: Any) -> Any:
         return str(value.amount)
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime.datetime | datetime.date):
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)

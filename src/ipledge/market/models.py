@@ -473,11 +473,6 @@ class Match(models.Model):
                 name="market_match_score_range",
                 violation_error_message=_("匹配度须在0到100之间。"),
             ),
-            models.CheckConstraint(
-                condition=Q(response="") | Q(eligible=True),
-                name="market_match_response_only_eligible",
-                violation_error_message=_("只能反馈符合准入的匹配。"),
-            ),
         ]
 
     def __str__(self) -> str:
