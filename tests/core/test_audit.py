@@ -70,3 +70,16 @@ def test_row_history_is_kept(world):
     park = world.parks["p1"]
     park_update(park=park, data={"is_key_park": False}, acting_user=world.user("park1"))
     assert park.history.count() == 2
+
+
+def test_snapshot_values_become_json_including_times() -> None:
+    import datetime
+    from decimal import Decimal
+
+    from ipledge.core.audit import _jsonable
+    from ipledge.core.money import Money
+
+    assert _jsonable(datetime.time(9, 30)) == "09:30:00"
+    assert _jsonable(datetime.date(2026, 12, 6)) == "2026-12-06"
+    assert _jsonable(Money(Decimal("12.5"))) == "12.50"
+    assert _jsonable([Decimal("1.10"), datetime.time(14, 0)]) == ["1.10", "14:00:00"]
