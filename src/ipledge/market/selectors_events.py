@@ -32,6 +32,16 @@ __all__ = [
 ]
 
 
+def reads_as_organiser(user: Any, event: MatchmakingEvent) -> bool:
+    """Any officer (whatever the role) of the organiser or of an organisation above it, or the platform."""
+    scope = scope_for(user)
+    if scope is None:
+        return False
+    if scope.is_platform:
+        return True
+    return scope.organisation_id is not None and event.organiser.tree_path.startswith(scope.org_tree_path)
+
+
 # ---------------------------------------------------------------------------
 # Events
 # ---------------------------------------------------------------------------
@@ -205,7 +215,7 @@ class Grid:
     rows: list[Row]
 
 
-def _slot_end(event: MatchmakingEvent, slot: int) -> datetime.time:
+def slot_end(event: MatchmakingEvent, slot: int) -> datetime.time:
     start = datetime.datetime.combine(event.event_date, event.slot_start(slot))
     return (start + datetime.timedelta(minutes=event.slot_minutes)).time()
 
@@ -220,7 +230,7 @@ def schedule_grid(*, user: Any, event: MatchmakingEvent) -> Grid:
     columns = [Column(p, desk) for p in banks if p.pk in shown for desk in range(1, p.desks + 1)]
     index = {(c.participant.pk, c.desk): i for i, c in enumerate(columns)}
     rows = [
-        Row(slot, event.slot_start(slot), _slot_end(event, slot), [None] * len(columns))
+        Row(slot, event.slot_start(slot), slot_end(event, slot), [None] * len(columns))
         for slot in range(1, event.slot_count + 1)
     ]
     for meeting in visible:
@@ -244,9 +254,7 @@ def agenda(*, user: Any, event: MatchmakingEvent, participant: EventParticipant)
         qs = qs.filter(bank_participant=participant)
     else:
         qs = qs.filter(enterprise_participant=participant)
-    return [
-        AgendaItem(m, event.slot_start(m.slot), _slot_end(event, m.slot)) for m in qs.order_by("slot", "desk", "pk")
-    ]
+    return [AgendaItem(m, event.slot_start(m.slot), slot_end(event, m.slot)) for m in qs.order_by("slot", "desk", "pk")]
 
 
 # ---------------------------------------------------------------------------
