@@ -25,7 +25,6 @@ Rules decided here:
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -57,6 +56,7 @@ DEFAULT_LIFETIME_DAYS = 180
 MAX_TERM_MONTHS = 360
 MAX_DESCRIPTION = 2000
 REFERENCE_PREFIX = "XQ"
+REFERENCE_ATTEMPTS = 50
 EDITABLE_STATUSES = (DemandStatus.OPEN, DemandStatus.MATCHED)
 ENGAGING_RESPONSES = (LeadResponse.INTERESTED, LeadResponse.CONTACTED)
 # Loans that do not show the demand was met: applications not yet approved, withdrawn or rejected.
@@ -68,8 +68,6 @@ UNGRANTED_LOAN_STATUSES = (
     LoanStatus.WITHDRAWN,
     LoanStatus.REJECTED,
 )
-
-_REFERENCE = re.compile(rf"^{REFERENCE_PREFIX}(\d{{4}})-(\d+)$")
 
 
 def _error(field: str, message: Any, code: str, params: dict[str, Any] | None = None) -> ValidationError:
@@ -272,31 +270,36 @@ def _check_banks(errors: _Errors, bank_ids: Sequence[int]) -> list[Organisation]
 
 
 def next_reference(year: int) -> str:
-    """The next free reference of the year: XQ2026-000123."""
+    """The next free reference of the year: XQ2026-000123 (the highest of the year plus one)."""
     prefix = f"{REFERENCE_PREFIX}{year}-"
-    last = 0
-    for ref in Demand.objects.filter(reference__startswith=prefix).values_list("reference", flat=True):
-        found = _REFERENCE.match(ref)
-        if found is not None:
-            last = max(last, int(found.group(2)))
-    return f"{prefix}{last + 1:06d}"
+    last = (
+        Demand.objects.filter(reference__startswith=prefix, reference__regex=rf"^{prefix}[0-9]{{6}}$")
+        .order_by("-reference")
+        .values_list("reference", flat=True)
+        .first()
+    )
+    serial = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{serial:06d}"
 
 
 def _insert_with_reference(demand: Demand, year: int) -> Demand:
-    """Insert with the next reference; a concurrent insert that took the same number makes us take the next one."""
-    for _attempt in range(5):
+    """Insert under the next free reference; a concurrent insert that took the same one makes us read the (now
+    committed) highest again and take the next (the unique index decides the race)."""
+    for _attempt in range(REFERENCE_ATTEMPTS):
         demand.reference = next_reference(year)
         try:
             with transaction.atomic():
                 insert_validated(demand)
-        except (IntegrityError, ValidationError) as exc:
-            taken = Demand.objects.filter(reference=demand.reference).exists()
-            if not taken:
-                raise exc
-            demand.pk = None
-            demand._state.adding = True
-            continue
-        return demand
+        except ValidationError as exc:
+            if "reference" not in getattr(exc, "error_dict", {}):
+                raise
+        except IntegrityError:
+            if not Demand.objects.filter(reference=demand.reference).exists():
+                raise
+        else:
+            return demand
+        demand.pk = None
+        demand._state.adding = True
     raise _error("reference", _("需求编号生成冲突，请重试。"), "reference_conflict")
 
 

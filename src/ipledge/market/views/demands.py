@@ -44,7 +44,7 @@ from ..forms_demands import (
 )
 from ..models import Demand, Match, Product
 from ..services import demands as services
-from ..tables_demands import DemandTable, LeadTable, UnmetTable
+from ..tables_demands import STATUS_BADGES, DemandTable, LeadTable, UnmetTable
 
 PER_PAGE = 25
 
@@ -160,6 +160,7 @@ def demand_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "market/demands/detail.html",
         {
             "demand": demand,
+            "status_css": STATUS_BADGES.get(demand.status, "text-bg-secondary"),
             "rights": selectors.offered_rights(user=user, demand=demand),
             "fits": fits,
             "misses": misses,
