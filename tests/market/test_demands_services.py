@@ -252,3 +252,14 @@ def test_purpose_choices_cover_every_value(world: World) -> None:
     for purpose in DemandPurpose.values:
         post(world, purpose=purpose)
     assert Demand.objects.count() == len(DemandPurpose.values)
+
+
+def test_survey_demands_by_the_office_of_the_region_only(world: World) -> None:
+    demand = post(world, user=world.user("ipo_bj"), source=DemandSource.SURVEY, rights=())
+    assert demand.source == DemandSource.SURVEY and demand.park == world.parks["p1"]
+    with pytest.raises(PermissionDenied):
+        post(world, user=world.user("ipo_bj"), rights=())  # an office posts survey answers only
+    with pytest.raises(PermissionDenied):
+        post(world, user=world.user("ipo_js"), source=DemandSource.SURVEY, rights=())
+    survey = post(world, source=DemandSource.SURVEY)  # the enterprise answering a survey itself
+    assert survey.source == DemandSource.SURVEY and survey.created_by == world.user("ent1")

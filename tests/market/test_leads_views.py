@@ -87,3 +87,19 @@ def test_other_banks_and_non_banks_get_404(world: World) -> None:
     reviewer.post(reverse("market:lead_detail", args=[match.pk]), {"response": "interested"})
     match.refresh_from_db()
     assert match.response == LeadResponse.NONE
+
+
+def test_a_lead_that_does_not_fit_has_no_answer_form(world: World) -> None:
+    _, misses = two_products(world)
+    demand = post(world, banks=("bank2",))
+    miss = Match.objects.get(demand=demand, product=misses)
+    bank2 = client_for(world, "bank2")
+    page = bank2.get(reverse("market:lead_detail", args=[miss.pk]))
+    assert page.status_code == 200 and "lead-respond-form" not in text(page)
+    assert "本产品要求至少30年" in text(page)
+    refused = bank2.post(reverse("market:lead_detail", args=[miss.pk]), {"response": "interested"}, follow=True)
+    assert "该线索当前不能反馈" in text(refused)
+    miss.refresh_from_db()
+    assert miss.response == LeadResponse.NONE
+    # Not a lead in the bank's list: only eligible matches are.
+    assert demand.reference not in text(bank2.get(reverse("market:lead_list")))
