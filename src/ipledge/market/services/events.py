@@ -864,7 +864,7 @@ def _check_outcome(
 
 def _link_demand(meeting: Meeting, loan: Any, acting_user: User) -> str:
     """Mark the enterprise's demand financed by the loan (helper of the demands area), when the demand is known and
-    still active; answers what happened ("linked", "none", "inactive", "not_permitted")."""
+    still active; answers what happened ("linked", "none", "inactive", "loan_taken", "not_permitted")."""
     demand = meeting.match.demand if meeting.match_id and meeting.match else meeting.enterprise_participant.demand
     if demand is None:
         return "none"
@@ -875,6 +875,8 @@ def _link_demand(meeting: Meeting, loan: Any, acting_user: User) -> str:
         from .demands import demand_link_loan
     except ImportError:  # the demands area is not installed
         return "none"
+    if demand.loan_id is not None or Demand.objects.filter(loan=loan).exclude(pk=demand.pk).exists():
+        return "loan_taken"  # the demand already has its loan, or the loan is another demand's
     if not Demand.objects.restrict(acting_user, Action.CHANGE).filter(pk=demand.pk).exists():
         # The bank may not change the enterprise's demand: the enterprise or its park closes it (the loan is on
         # the meeting, and the audit event says so).
