@@ -80,3 +80,22 @@ def test_optional_empty_is_not_stored_and_display() -> None:
     assert sa.display(K.MULTI_CHOICE, ["发明专利", "商标"]) == "发明专利；商标"
     assert sa.display(K.TEXT, None) == ""
     assert sa.clean_options("甲\n\n 乙 ") == ["甲", "乙"]
+
+
+def test_histograms_and_statistics() -> None:
+    from ipledge.market.selectors_surveys import _stats, histogram
+
+    values = [Decimal(v) for v in ("1000000", "2500000", "3000000", "9000000")]
+    bins = histogram(values, integer=False, money=True)
+    assert [b["count"] for b in bins] == [3, 1] and bins[0]["label"] == "100万–500万"
+    assert sum(b["count"] for b in histogram([Decimal(n) for n in range(1, 21)], integer=True, money=False)) == 20
+    assert histogram([Decimal(12)] * 3, integer=True, money=False) == [{"label": "12", "count": 3}]
+    assert histogram([], integer=True, money=False) == []
+    stats = _stats(values, money=True)
+    assert stats == {
+        "count": "4",
+        "mean": "3875000.00",
+        "median": "2750000.00",
+        "min": "1000000.00",
+        "max": "9000000.00",
+    }

@@ -196,6 +196,7 @@ def test_results_export_close_repeat(world: World) -> None:
     charts = page.context["charts"]
     assert {c["type"] for c in charts} == {"bar", "histogram"}
     assert "library-demand" in body and "survey_charts.js" in body and "<script>" not in body
+    assert 'class="col-auto stat-mean">5,000,000.00' in body
     rating = next(r for r in page.context["results"].questions if r.question.kind == QuestionKind.RATING)
     assert rating.stats["mean"] == "4.00" and [o["count"] for o in rating.options] == [0, 0, 0, 1, 0]
     export = office.get(reverse("market:survey_export", args=[campaign.pk]))

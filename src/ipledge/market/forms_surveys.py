@@ -209,7 +209,8 @@ class AnswerForm(BootstrapMixin, forms.Form):
         for question in self.questions:
             name = field_name(question)
             if question.kind == QuestionKind.MULTI_CHOICE:
-                out[str(question.pk)] = self.data.getlist(self.add_prefix(name)) if self.data else []
+                getlist = getattr(self.data, "getlist", None)
+                out[str(question.pk)] = getlist(self.add_prefix(name)) if getlist is not None else []
             else:
                 out[str(question.pk)] = self.data.get(self.add_prefix(name), "") if self.data else ""
         return out

@@ -306,6 +306,13 @@ class QuestionResult:
     def chart_id(self) -> str:
         return f"survey-chart-{self.question.pk}"
 
+    @property
+    def display_stats(self) -> dict[str, str]:
+        """The statistics for a page: money with thousands separators."""
+        if self.question.kind != QuestionKind.MONEY:
+            return self.stats
+        return {k: (v if k == "count" else f"{Decimal(v):,.2f}") for k, v in self.stats.items()}
+
     def as_dict(self) -> dict[str, Any]:
         q = self.question
         return {
@@ -362,9 +369,9 @@ def question_result(question: SurveyQuestion, answers: list[tuple[str, Any]]) ->
         ]
     elif kind == QuestionKind.RATING:
         result.chart = "bar"
-        counts = Counter(int(v) for v in values)
+        ratings: Counter[int] = Counter(int(v) for v in values)
         result.options = [
-            {"label": str(r), "count": counts.get(r, 0)}
+            {"label": str(r), "count": ratings.get(r, 0)}
             for r in range(survey_answers.RATING_MIN, survey_answers.RATING_MAX + 1)
         ]
         numbers = _numbers(kind, values)

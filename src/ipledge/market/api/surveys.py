@@ -417,7 +417,7 @@ def response_list(request: HttpRequest, survey_id: int = SurveyId) -> QuerySet[S
     campaign = scoped_get(SurveyCampaign, user=user, pk=survey_id)
     responses = selectors.response_list(user=user, campaign=campaign)
     if not selectors.is_organiser(user, campaign):
-        responses = responses.filter(organisation_id=getattr(user, "organisation_id", None))
+        responses = responses.filter(organisation_id=user.organisation_id or 0)
     return responses
 
 

@@ -144,7 +144,11 @@ _PERIOD_PATTERNS: dict[str, re.Pattern[str]] = {
     SurveyRecurrence.HALF_YEARLY: re.compile(r"^(\d{4})H([12])$"),
     SurveyRecurrence.YEARLY: re.compile(r"^(\d{4})$"),
 }
-_PERIOD_MONTHS = {SurveyRecurrence.QUARTERLY: 3, SurveyRecurrence.HALF_YEARLY: 6, SurveyRecurrence.YEARLY: 12}
+_PERIOD_MONTHS: dict[str, int] = {
+    SurveyRecurrence.QUARTERLY: 3,
+    SurveyRecurrence.HALF_YEARLY: 6,
+    SurveyRecurrence.YEARLY: 12,
+}
 _PERIOD_EXAMPLES = {
     SurveyRecurrence.QUARTERLY: "2026Q4",
     SurveyRecurrence.HALF_YEARLY: "2026H2",
@@ -1073,7 +1077,7 @@ def _rekey(
         return ValidationError({"library": [ValidationError(what, code="library"), *exc.error_list]})
     out: dict[str, list[ValidationError]] = {}
     for name, errors in exc.error_dict.items():
-        target = fields.get(name)
+        target = fields.get(name, "")
         key = answer_field(mapped[target][0]) if target in mapped else "library"
         if name == NON_FIELD_ERRORS:
             key = "library"

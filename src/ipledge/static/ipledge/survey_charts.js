@@ -8,7 +8,10 @@
     if (!node) return;
     var chart = window.echarts.init(node);
     var horizontal = !!spec.horizontal;
-    var category = { type: "category", data: spec.labels, axisLabel: { interval: 0, width: 160, overflow: "truncate" } };
+    var category = {
+      type: "category", data: spec.labels, inverse: horizontal,
+      axisLabel: { interval: 0, width: 160, overflow: "truncate" }
+    };
     var value = { type: "value", minInterval: 1 };
     chart.setOption({
       grid: { left: 8, right: 24, top: 16, bottom: 8, containLabel: true },
