@@ -49,7 +49,9 @@ def test_interested_moves_the_demand_to_in_talks(world: World) -> None:
     assert event.region_code == "110108"
     assert AuditEvent.objects.filter(action="demand.in_talks", object_id=str(demand.pk)).exists()
     # The status timeline shows the move.
-    assert [s.status for s in selectors.status_timeline(demand)][-1] == DemandStatus.IN_TALKS
+    timeline = selectors.status_timeline(demand)
+    assert [s.status for s in timeline] == [DemandStatus.OPEN, DemandStatus.MATCHED, DemandStatus.IN_TALKS]
+    assert timeline[-1].by == world.user("bank1_sub").username or timeline[-1].by == "system"
 
 
 def test_declined_keeps_the_status_and_a_head_office_answers_for_its_tree(world: World) -> None:
@@ -108,6 +110,14 @@ def test_in_talks_demand_cannot_be_edited_but_can_be_financed_or_withdrawn(world
     with pytest.raises(ValidationError) as caught:
         services.demand_update(demand=demand, term_months=24, acting_user=world.user("ent1"))
     assert codes(caught.value, "status") == ["invalid_transition"]
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(world.user("ent1"))
+    page = client.get(reverse("market:demand_edit", args=[demand.pk]), follow=True)
+    assert page.redirect_chain[-1][0] == reverse("market:demand_detail", args=[demand.pk])
+    assert "不能修改" in page.content.decode()
     services.demand_withdraw(demand=demand, acting_user=world.user("ent1"))
     demand.refresh_from_db()
     assert demand.status == DemandStatus.WITHDRAWN

@@ -88,11 +88,11 @@ class MarketDemandOut(Schema):
 
     @staticmethod
     def resolve_share_banks(obj: Any) -> list[Any]:
-        return [s.bank for s in obj.shares.select_related("bank").order_by("bank__name")]
+        return sorted((s.bank for s in obj.shares.all()), key=lambda bank: bank.name)
 
     @staticmethod
     def resolve_rights(obj: Any) -> list[Any]:
-        return [dr.ip_right for dr in obj.rights.select_related("ip_right").order_by("ip_right__number")]
+        return sorted((dr.ip_right for dr in obj.rights.all()), key=lambda right: right.number)
 
     @staticmethod
     def resolve_loan_reference(obj: Any) -> str | None:
@@ -167,6 +167,7 @@ class MarketDemandFilter(Schema):
 class MarketDemandReason(Schema):
     code: str = Field(..., description="Reason code of the matching engine, e.g. `collateral.remaining_years`.")
     passed: bool
+    soft: bool = Field(False, description="A note that never fails a pair (e.g. a valuation is suggested).")
     text: str = Field(..., description="The reason in words (zh-hans, or English when requested).")
     params: dict[str, Any] = Field(default_factory=dict, description="The figures the reason names.")
 
@@ -227,6 +228,7 @@ class MarketDemandMatchOut(Schema):
                 {
                     "code": str(item.get("code", "")),
                     "passed": bool(item.get("passed")),
+                    "soft": bool(item.get("soft")),
                     "text": describe_reason(item),
                     "params": params if isinstance(params, dict) else {},
                 }

@@ -50,7 +50,7 @@ PURPOSES = (
     (DemandPurpose.COMMERCIALISATION, 10),
     (DemandPurpose.OTHER, 4),
 )
-DESCRIPTIONS = {
+DESCRIPTIONS: dict[str, str] = {
     DemandPurpose.WORKING_CAPITAL: "订单增长，补充原材料采购和账期周转资金",
     DemandPurpose.RESEARCH: "新一代产品研发投入，含样机试制和检测认证费用",
     DemandPurpose.EQUIPMENT: "购置生产和检测设备，提升产能",

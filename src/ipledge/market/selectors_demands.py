@@ -163,7 +163,7 @@ def offered_rights(*, user: Any, demand: Demand, today: datetime.date | None = N
 class RankedMatch:
     match: Match
     reasons: list[dict[str, Any]]  # {"text", "passed", "code"}
-    failed: list[dict[str, Any]] = field(default_factory=list)  # the reasons that did not pass
+    failed: list[dict[str, Any]] = field(default_factory=list)  # the hard rules that did not pass
 
 
 def reasons_text(match: Match) -> list[dict[str, Any]]:
@@ -183,7 +183,8 @@ def ranked_matches(*, user: Any, demand: Demand) -> tuple[list[RankedMatch], lis
     misses: list[RankedMatch] = []
     for match in qs.order_by("-eligible", "rank", "-score", "pk"):
         reasons = reasons_text(match)
-        row = RankedMatch(match=match, reasons=reasons, failed=[r for r in reasons if not r.get("passed")])
+        failed = [r for r in reasons if not r.get("passed") and not r.get("soft")]
+        row = RankedMatch(match=match, reasons=reasons, failed=failed)
         (fits if match.eligible else misses).append(row)
     return fits, misses
 
@@ -208,23 +209,30 @@ class TimelineStep:
 
 
 def status_timeline(demand: Demand) -> list[TimelineStep]:
-    """Each status the demand passed through, from its row history (simple-history), oldest first."""
-    steps: list[TimelineStep] = []
+    """Each status the demand passed through, oldest first: its row history (simple-history) for the saves, and the
+    matching runs' audit events for the open ⇄ matched moves (matching updates the status in bulk, without history).
+    """
+    from ipledge.core.models import AuditEvent
+
     labels = dict(DemandStatus.choices)
-    last = None
+    points: list[tuple[datetime.datetime, int, str, str]] = []
     for record in demand.history.order_by("history_date", "history_id").select_related("history_user"):
-        if record.status == last:
-            continue
-        last = record.status
         user = record.history_user
-        steps.append(
-            TimelineStep(
-                status=record.status,
-                label=str(labels.get(record.status, record.status)),
-                at=record.history_date,
-                by=user.get_username() if user is not None else "system",
-            )
-        )
+        points.append((record.history_date, 0, record.status, user.get_username() if user is not None else "system"))
+    runs = AuditEvent.objects.filter(
+        object_type=Demand._meta.label_lower, object_id=str(demand.pk), action="demand.match"
+    ).order_by("occurred_at", "pk")
+    for event in runs.only("occurred_at", "changes"):
+        extra = (event.changes or {}).get("extra") or {}
+        if extra.get("to_matched"):
+            points.append((event.occurred_at, 1, DemandStatus.MATCHED, "system"))
+        elif extra.get("to_open"):
+            points.append((event.occurred_at, 1, DemandStatus.OPEN, "system"))
+    steps: list[TimelineStep] = []
+    for at, _order, status, by in sorted(points, key=lambda p: (p[0], p[1])):
+        if steps and steps[-1].status == status:
+            continue
+        steps.append(TimelineStep(status=status, label=str(labels.get(status, status)), at=at, by=by))
     return steps
 
 
@@ -252,7 +260,15 @@ def lead_list(*, user: Any, filters: LeadFilters | None = None) -> QuerySet[Matc
         return Match.objects.none()
     qs = (
         _live_eligible(visible_matches(user))
-        .select_related("demand", "demand__enterprise", "demand__park", "product", "product__bank", "responded_by")
+        .select_related(
+            "demand",
+            "demand__enterprise",
+            "demand__park",
+            "product",
+            "product__bank",
+            "product_version",
+            "responded_by",
+        )
         .order_by("-score", "demand__created_at", "pk")
     )
     f = filters or LeadFilters()

@@ -61,8 +61,12 @@ MatchId = Path(..., ge=1, le=MAX_ID)
 FIELDS = {"enterprise": "enterprise_id", "park": "park_id", "loan": "loan_id", "match": "match_id"}
 
 
+def _for_output(qs: QuerySet[Demand]) -> QuerySet[Demand]:
+    return qs.select_related("created_by").prefetch_related("shares__bank", "rights__ip_right")
+
+
 def _demand_out(user: Any, pk: int) -> Demand:
-    return selectors.demand_get(user=user, pk=pk)
+    return _for_output(selectors.demand_list(user=user)).get(pk=pk)
 
 
 def _demand(user: Any, demand_id: int) -> Demand:
@@ -90,15 +94,17 @@ def _ranked(user: Any, demand: Demand) -> list[Match]:
 def demand_list(request: HttpRequest, filters: Query[MarketDemandFilter]) -> QuerySet[Demand]:
     user = caller(request)
     require(user, Demand, Action.VIEW)
-    return selectors.demand_list(
-        user=user,
-        filters=selectors.DemandFilters(
-            enterprise_id=filters.enterprise_id,
-            park_id=filters.park_id,
-            status=filters.status,
-            purpose=filters.purpose,
-            active=filters.active,
-        ),
+    return _for_output(
+        selectors.demand_list(
+            user=user,
+            filters=selectors.DemandFilters(
+                enterprise_id=filters.enterprise_id,
+                park_id=filters.park_id,
+                status=filters.status,
+                purpose=filters.purpose,
+                active=filters.active,
+            ),
+        )
     )
 
 

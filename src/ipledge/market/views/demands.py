@@ -178,6 +178,9 @@ def demand_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def demand_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
     demand = _demand(user, pk, Action.CHANGE)
+    if demand.status not in services.EDITABLE_STATUSES:
+        messages.error(request, _("需求当前状态为“%(status)s”，不能修改。") % {"status": demand.get_status_display()})
+        return redirect("market:demand_detail", demand.pk)
     form = DemandEditForm(request.POST or None, demand=demand)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
