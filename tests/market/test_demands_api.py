@@ -161,6 +161,11 @@ def test_bank_leads_and_answer(world: World) -> None:
     assert_error(get(bank2, f"/market/leads/{match.pk}"), 404)
     assert_error(send(bank2, "post", f"/market/leads/{match.pk}/respond", {"response": "interested"}), 404)
     assert_error(get(session_client(world.user("ent1")), "/market/leads"), 403)
+    assert get(session_client(world.user("ent1")), f"/market/leads/{match.pk}").status_code == 200
+    assert_error(
+        send(session_client(world.user("ent1")), "post", f"/market/leads/{match.pk}/respond", {"response": "declined"}),
+        403,
+    )
     answered = send(bank, "post", f"/market/leads/{match.pk}/respond", {"response": "interested", "note": "面谈"})
     assert answered.status_code == 200 and answered.json()["response"] == "interested"
     assert answered.json()["responded_by"] == world.user("bank1_sub").username

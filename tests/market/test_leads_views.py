@@ -79,6 +79,10 @@ def test_other_banks_and_non_banks_get_404(world: World) -> None:
     assert page.status_code == 200 and fits.name not in text(page)
     for org in ("ent1", "park1", "ipo_bj"):
         assert client_for(world, org).get(reverse("market:lead_list")).status_code == 404
+        # They read the match (their own demand's) but have nothing to answer.
+        page = client_for(world, org).get(reverse("market:lead_detail", args=[match.pk]))
+        assert page.status_code == 200 and "lead-respond-form" not in text(page)
+    for org in ("ent2", "park2", "ipo_js"):
         assert client_for(world, org).get(reverse("market:lead_detail", args=[match.pk])).status_code == 404
     # A reviewer of the bank reads the lead but gets no form, and a POST changes nothing.
     reviewer = client_for(world, "bank1_sub", Role.REVIEWER)

@@ -291,7 +291,7 @@ def lead_list(request: HttpRequest, filters: Query[MarketLeadFilter]) -> QuerySe
 
 
 def _lead(user: Any, match_id: int) -> Match:
-    _require_bank(user)
+    require(user, Match, Action.VIEW)
     scoped_get(Match, user=user, pk=match_id)
     return selectors.lead_get(user=user, pk=match_id)
 
@@ -299,7 +299,8 @@ def _lead(user: Any, match_id: int) -> Match:
 @router.get(
     "/market/leads/{match_id}",
     response={200: MarketLeadOut, **READ_ERRORS},
-    summary="One lead with the demand, the enterprise's basic facts and the reasons",
+    summary="One lead (a match) with the demand, the enterprise's basic facts and the reasons; readable by whoever "
+    "sees the match, answered by the product's bank",
 )
 def lead_detail(request: HttpRequest, match_id: int = MatchId) -> Match:
     user = caller(request)

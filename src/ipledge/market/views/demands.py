@@ -179,8 +179,8 @@ def demand_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
     demand = _demand(user, pk, Action.CHANGE)
     if demand.status not in services.EDITABLE_STATUSES:
-        messages.error(request, _("需求当前状态为“%(status)s”，不能修改。") % {"status": demand.get_status_display()})
-        return redirect("market:demand_detail", demand.pk)
+        # Only open or matched demands are edited; the page says why instead of offering the form.
+        return render(request, "market/demands/form.html", {"form": None, "demand": demand, "creating": False})
     form = DemandEditForm(request.POST or None, demand=demand)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -324,10 +324,9 @@ def _enterprise_facts(enterprise: Enterprise) -> list[tuple[str, str]]:
 
 
 def lead_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """One lead: the demand, the enterprise's basic facts, the reasons, and the respond form."""
+    """One lead: the demand, the enterprise's basic facts, the reasons, and (for the product's bank) the respond
+    form. Whoever sees the match (the enterprise, its park, the office of its region) reads the page."""
     user = request.user
-    if not selectors.is_bank_user(user):
-        raise Http404
     try:
         match = selectors.lead_get(user=user, pk=pk)
     except (Match.DoesNotExist, ValueError) as exc:
