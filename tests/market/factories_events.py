@@ -1,10 +1,10 @@
 """Test states for the matchmaking-events area, built straight through the ORM for the products, demands and matches
 (so these tests do not depend on the other market areas) and through the events services for the rest.
 
-`event_with_matches(world)`: park1 organises an event in two weeks; bank1_sub (2 desks) and bank2 (1 desk)
-register, enterprises E1 and E2 register; E1 has a demand matching a live product of bank1_sub (score 90) and of
-bank2 (80); E2 one matching bank1's head-office product (75, counts for bank1_sub? no: bank1 is above it) and
-bank2's (60).
+`event_with_matches(world)`: park1 organises an event in two weeks (4 slots of 30 minutes from 09:00); bank1_sub
+(2 desks) and bank2 (1 desk) register, and enterprises E1 (no named demand) and E2 (naming its demand). E1's demand
+matches a live product of bank1_sub (score 90) and of bank2 (80); E2's matches bank1's head-office product (75: bank1
+is above bank1_sub, so it does not count for it), bank2's (60) and, ineligibly, bank1_sub's (95).
 """
 
 from __future__ import annotations

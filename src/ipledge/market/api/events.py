@@ -6,6 +6,8 @@ Conventions as in the screening APIs: reads start from `restrict(user, "view")` 
 meetings answer 404 like missing ones); references in a body are resolved within the caller's reach (else 400
 `not_found` naming the field); the services decide who may act (their `PermissionDenied` answers 403, their
 `ValidationError` 400 naming the field and the rule, e.g. `desk_busy`, `enterprise_busy`, `registration_closed`).
+The organiser's operations (change, cancel, close, propose, book) answer 403 to a role or organisation kind that never
+organises events and 404 for an event another organiser runs, as the pages do.
 """
 
 from decimal import Decimal
@@ -65,9 +67,11 @@ MeetingId = Path(..., ge=1, le=MAX_ID)
 _EVENT_FIELDS = {"park": "park_id", "organiser": "organiser_id"}
 
 
-def _event(user: Any, event_id: int) -> MatchmakingEvent:
-    require(user, MatchmakingEvent, Action.VIEW)
-    scoped_get(MatchmakingEvent, user=user, pk=event_id)
+def _event(user: Any, event_id: int, action: str = Action.VIEW) -> MatchmakingEvent:
+    """The event (everyone signed in sees it). For the organiser's operations (`action=change`): 403 for a role or
+    organisation kind that never organises, 404 for an event another organiser runs."""
+    require(user, MatchmakingEvent, action)
+    scoped_get(MatchmakingEvent, user=user, pk=event_id, action=action)
     return selectors.event_list(user=user).get(pk=event_id)
 
 
@@ -150,7 +154,7 @@ def event_detail(request: HttpRequest, event_id: int = EventId) -> MatchmakingEv
 )
 def event_update(request: HttpRequest, payload: MarketEventPatch, event_id: int = EventId) -> MatchmakingEvent:
     user = caller(request)
-    event = _event(user, event_id)
+    event = _event(user, event_id, Action.CHANGE)
     data: dict[str, Any] = payload.model_dump(exclude_unset=True)
     if "park_id" in data:
         data["park"] = _park(user, data.pop("park_id"))
@@ -171,7 +175,7 @@ def event_update(request: HttpRequest, payload: MarketEventPatch, event_id: int 
 )
 def event_cancel(request: HttpRequest, payload: MarketEventNoteIn, event_id: int = EventId) -> MatchmakingEvent:
     user = caller(request)
-    event = _event(user, event_id)
+    event = _event(user, event_id, Action.CHANGE)
     services.event_cancel(event=event, note=payload.note, acting_user=user)
     return _event(user, event_id)
 
@@ -183,7 +187,7 @@ def event_cancel(request: HttpRequest, payload: MarketEventNoteIn, event_id: int
 )
 def event_mark_held(request: HttpRequest, event_id: int = EventId) -> MatchmakingEvent:
     user = caller(request)
-    event = _event(user, event_id)
+    event = _event(user, event_id, Action.CHANGE)
     services.event_mark_held(event=event, acting_user=user)
     return _event(user, event_id)
 
@@ -278,7 +282,7 @@ def participant_withdraw(
 )
 def propose(request: HttpRequest, payload: MarketEventProposeIn, event_id: int = EventId) -> dict[str, Any]:
     user = caller(request)
-    event = _event(user, event_id)
+    event = _event(user, event_id, Action.CHANGE)
     result = services.meetings_propose(event=event, acting_user=user, max_per_enterprise=payload.max_per_enterprise)
     created = {m.pk for m in result.created}
     return {
@@ -318,7 +322,7 @@ def meeting_list(request: HttpRequest, event_id: int = EventId, include_cancelle
 )
 def meeting_add(request: HttpRequest, payload: MarketEventMeetingIn, event_id: int = EventId) -> Status[Meeting]:
     user = caller(request)
-    event = _event(user, event_id)
+    event = _event(user, event_id, Action.CHANGE)
     reachable = EventParticipant.objects.restrict(user, Action.VIEW).filter(event=event)
     bank = reachable.filter(pk=payload.bank_participant_id).first()
     if bank is None:

@@ -42,7 +42,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ipledge.core.audit import audited_create, audited_update, record_event, save_validated, snapshot
+from ipledge.core.audit import audited_create, audited_update, record_event
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context import business_date, business_now
 from ipledge.core.models import Organisation, User
@@ -107,38 +107,6 @@ def _actor(user: User | None) -> User | None:
 
 def _in_tree(org: Organisation | None, root_path: str) -> bool:
     return org is not None and bool(root_path) and org.tree_path.startswith(root_path)
-
-
-def _event_snapshot(event: MatchmakingEvent) -> dict[str, Any]:
-    """The event's fields as JSON-ready data (the audit snapshot does not turn `starts_at`, a time, into text)."""
-    data = snapshot(event)
-    return {k: v.isoformat() if isinstance(v, datetime.time) else v for k, v in data.items()}
-
-
-def _event_save(
-    event: MatchmakingEvent, *, data: Mapping[str, Any] | None, acting_user: User | None, action: str
-) -> MatchmakingEvent:
-    """audited_create / audited_update for events: validate, save and audit old and new values."""
-    if data is None:
-        save_validated(event)
-        record_event(acting_user=acting_user, action=action, instance=event, new=_event_snapshot(event))
-        return event
-    before = _event_snapshot(event)
-    for name, value in data.items():
-        setattr(event, name, value)
-    after = _event_snapshot(event)
-    changed = [k for k in after if before.get(k) != after.get(k)]
-    if not changed:
-        return event
-    save_validated(event)
-    record_event(
-        acting_user=acting_user,
-        action=action,
-        instance=event,
-        old={k: before[k] for k in changed},
-        new={k: after[k] for k in changed},
-    )
-    return event
 
 
 # ---------------------------------------------------------------------------
@@ -289,7 +257,7 @@ def event_create(
         registration_closes_on=registration_closes_on,
         created_by=_actor(acting_user),
     )
-    return _event_save(event, data=None, acting_user=acting_user, action="matchmaking_event.create")
+    return audited_create(instance=event, acting_user=acting_user, action="matchmaking_event.create")
 
 
 def _lock_event(event: MatchmakingEvent) -> MatchmakingEvent:
@@ -332,7 +300,7 @@ def event_update(*, event: MatchmakingEvent, data: Mapping[str, Any], acting_use
     changes: dict[str, Any] = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
     if "park" in changes:
         changes["region_code"] = _region_code(event.organiser, changes["park"])
-    return _event_save(event, data=changes, acting_user=acting_user, action="matchmaking_event.update")
+    return audited_update(instance=event, data=changes, acting_user=acting_user, action="matchmaking_event.update")
 
 
 def _cancel_meetings(meetings: Any, *, acting_user: User | None, action: str) -> int:
@@ -353,8 +321,8 @@ def event_cancel(*, event: MatchmakingEvent, note: str = "", acting_user: User) 
     if event.status not in ACTIVE_EVENT_STATUSES:
         raise _refuse_status(event, _("取消"))
     cancelled = _cancel_meetings(event.meetings.all(), acting_user=acting_user, action="meeting.cancel_with_event")
-    event = _event_save(
-        event,
+    event = audited_update(
+        instance=event,
         data={"status": EventStatus.CANCELLED},
         acting_user=acting_user,
         action="matchmaking_event.cancel",
@@ -380,8 +348,8 @@ def _mark_held(event: MatchmakingEvent, *, today: datetime.date, acting_user: Us
             "not_yet",
             {"date": event.event_date.isoformat()},
         )
-    return _event_save(
-        event, data={"status": EventStatus.HELD}, acting_user=acting_user, action="matchmaking_event.held"
+    return audited_update(
+        instance=event, data={"status": EventStatus.HELD}, acting_user=acting_user, action="matchmaking_event.held"
     )
 
 
@@ -662,8 +630,8 @@ def meetings_propose(
         c = left.candidate
         proposal.left_out.append(LeftOut(by_id[c.bank], by_id[c.enterprise], c.score, c.match_id, left.reason))
     if event.status == EventStatus.OPEN:
-        event = _event_save(
-            event,
+        event = audited_update(
+            instance=event,
             data={"status": EventStatus.SCHEDULED},
             acting_user=acting_user,
             action="matchmaking_event.schedule",
