@@ -4,6 +4,8 @@
 - `demand_for(w, enterprise_key, rights=[...], **fields)`: an open demand offering the given rights;
 - `valued(w, right_key, p50_yuan, grade)`: a finance valuation of the right for its owner, valid today;
 - `invention(w, enterprise_key, filed)`: a valid invention patent of the enterprise filed on that date.
+`product_row` / `demand_row` build engine rows (dicts of `PRODUCT_SCHEMA` / `DEMAND_SCHEMA`) without a database: an
+eligible pair by default (E1-like enterprise in Haidian offering one valued invention patent with 12 years left).
 Defaults: products accept invention patents with ≥ 5 years left at a 30 % pledge-rate cap, 1–10 million yuan, 6–36
 months, LPR + 50 bp; demands ask 2 million yuan for 12 months.
 """
@@ -27,6 +29,7 @@ from ipledge.market.choices import (
     ProductVersionStatus,
     RateKind,
 )
+from ipledge.market.engine import matching as engine
 from ipledge.market.models import Demand, DemandRight, Product, ProductVersion
 from ipledge.registry.choices import IPKind
 from ipledge.registry.models import IPRight
@@ -157,3 +160,82 @@ def invention(w: World, enterprise_key: str, filed: datetime.date, *, title: str
         owners=[{"enterprise": w.enterprises[enterprise_key], "share": Decimal(100)}],
         acting_user=None,
     )
+
+
+# ------------------------------------------------------------------------------------------- engine rows (no database)
+
+
+def product_row(
+    *,
+    pid: int = 1,
+    accepts: tuple[str, ...] = ("invention",),
+    min_years: dict[str, int] | None = None,
+    caps: dict[str, int] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "product_id": pid,
+        "version_id": 100 + pid,
+        "bank_id": 1,
+        "amount_min": 1_000_000_00,
+        "amount_max": 10_000_000_00,
+        "term_min": 6,
+        "term_max": 36,
+        "rate_kind": "lpr_spread",
+        "spread_bp": 50,
+        "fixed_bp": None,
+        "region_codes": [],
+        "industry_sections": [],
+        "size_classes": [],
+        "min_age": 0,
+        "requires_whitelist": False,
+        "excludes_dishonest": True,
+        "max_penalties": None,
+        "requires_guarantee": False,
+        "requires_insurance": False,
+    }
+    min_years = min_years or {"invention": 5}
+    caps = caps or {"invention": 3000}
+    for k in engine.KINDS:
+        row[f"accepts_{k}"] = k in accepts
+        row[f"min_years_{k}"] = min_years.get(k, 0)
+        row[f"cap_bp_{k}"] = caps.get(k, 0)
+    row.update(fields)
+    return row
+
+
+def demand_row(
+    *, did: int = 1, rights: dict[str, list[tuple[int | None, int | None]]] | None = None, **fields: Any
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "demand_id": did,
+        "enterprise_id": 7,
+        "region_code": "110108",
+        "industry_section": "I",
+        "size_class": "small",
+        "age_days": 3000,
+        "whitelisted": False,
+        "dishonest": False,
+        "penalties_3y": 0,
+        "grade": "A",
+        "high_tech": True,
+        "specialised": False,
+        "amount": 2_000_000_00,
+        "term": 12,
+    }
+    rights = {"invention": [(12 * 366, 10_000_000_00)]} if rights is None else rights
+    for k in engine.KINDS:
+        entries = rights.get(k, [])
+        known = [d for d, _v in entries if d is not None]
+        unvalued = [d for d, v in entries if d is not None and v is None]
+        cumulative = [0] * engine.YEARS
+        for d, v in entries:
+            if d is not None and v is not None and d >= 0:
+                for y in range(min(4 * d // 1461, engine.MAX_YEARS) + 1):
+                    cumulative[y] += v
+        row[f"count_{k}"] = len(entries)
+        row[f"max_days_{k}"] = max(known) if known else None
+        row[f"unvalued_max_days_{k}"] = max(unvalued) if unvalued else None
+        row[f"value_ge_{k}"] = cumulative
+    row.update(fields)
+    return row

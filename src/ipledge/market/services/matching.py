@@ -205,8 +205,8 @@ def demand_match(*, demand: Demand) -> list[Match]:
     day = business_date()
     products = features.live_products()
     demands = features.demands_frame([locked.pk], day)
-    prepared = engine.prepare_products(products)
-    evaluation = engine.evaluate(engine.prepare_demands(demands), prepared, current_rates(day))
+    prepared = engine.prepare_products(products, current_rates(day))
+    evaluation = engine.evaluate(engine.prepare_demands(demands), prepared)
     pairs = engine.select_pairs(evaluation, near_misses=None)
     written, kept = _store(pairs, _dicts(demands, "demand_id"), _dicts(prepared.frame, "product_id"))
     stale = [
@@ -264,8 +264,7 @@ def product_match(*, product: Product) -> int:
         )
         return deleted + history
     products = features.live_products([product.pk])
-    prepared = engine.prepare_products(products)
-    rates = current_rates(day)
+    prepared = engine.prepare_products(products, current_rates(day))
     answered = set(
         Match.objects.filter(product=product).exclude(response=LeadResponse.NONE).values_list("demand_id", flat=True)
     )
@@ -275,7 +274,7 @@ def product_match(*, product: Product) -> int:
     for start in range(0, len(demand_ids), CHUNK):
         chunk = demand_ids[start : start + CHUNK]
         demands = features.demands_frame(chunk, day)
-        evaluation = engine.evaluate(engine.prepare_demands(demands), prepared, rates)
+        evaluation = engine.evaluate(engine.prepare_demands(demands), prepared)
         pairs = engine.select_pairs(evaluation, near_misses=None)
         keep = pairs.filter(
             pl.col("eligible")
@@ -331,16 +330,15 @@ def matches_refresh(*, today: datetime.date | None = None) -> dict[str, int]:
     }
     with as_of(day):
         products = features.live_products()
-        prepared = engine.prepare_products(products)
+        prepared = engine.prepare_products(products, current_rates(day))
         product_rows = _dicts(prepared.frame, "product_id")
-        rates = current_rates(day)
         demand_ids = _active_demand_ids(day)
         counts["demands"], counts["products"] = len(demand_ids), prepared.n
         for start in range(0, len(demand_ids), CHUNK):
             chunk = demand_ids[start : start + CHUNK]
             with transaction.atomic():
                 demands = features.demands_frame(chunk, day)
-                evaluation = engine.evaluate(engine.prepare_demands(demands), prepared, rates)
+                evaluation = engine.evaluate(engine.prepare_demands(demands), prepared)
                 answered = list(
                     Match.objects.filter(demand_id__in=chunk, product__status=ProductStatus.LIVE)
                     .exclude(response=LeadResponse.NONE)
