@@ -154,13 +154,16 @@ class Command(BaseCommand):
         "Benchmarks: `ipledge bench indicators` times the lending indicator set against a naive ORM loop; "
         "`ipledge bench valuation` times the valuation engine against its row-by-row reference; "
         "`ipledge bench compensation` times the funds' stress test against a naive per-simulation loop; "
-        "`ipledge bench screening` times the whitelist screen against a per-enterprise ORM loop."
+        "`ipledge bench screening` times the whitelist screen against a per-enterprise ORM loop; "
+        "`ipledge bench matching` times product matching against a per-pair Python loop."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         # One positional target with shared options rather than subparsers: `bench indicators` keeps accepting
         # its options anywhere on the line, Django's own (--verbosity, --settings) included.
-        parser.add_argument("target", choices=["indicators", "valuation", "valuation-api", "compensation", "screening"])
+        parser.add_argument(
+            "target", choices=["indicators", "valuation", "valuation-api", "compensation", "screening", "matching"]
+        )
         parser.add_argument("--requests", type=int, default=200, help="valuation-api: requests timed (default 200)")
         parser.add_argument(
             "--scale",
@@ -180,12 +183,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--baseline-simulations", type=int, default=500, help="compensation: simulations of the naive loop"
         )
-        parser.add_argument("--output", help="compensation, screening: also write the JSON to this file")
+        parser.add_argument("--output", help="compensation, screening, matching: also write the JSON to this file")
         parser.add_argument("--enterprises", type=int, default=500_000, help="screening: synthetic enterprises")
         parser.add_argument("--records", type=int, default=2_000_000, help="screening: synthetic credit records")
         parser.add_argument(
             "--baseline-sample", type=int, default=2000, help="screening: enterprises of the per-enterprise ORM loop"
         )
+        parser.add_argument("--products", type=int, default=2000, help="matching: synthetic live products")
+        parser.add_argument("--demands", type=int, default=100_000, help="matching: synthetic active demands")
+        parser.add_argument(
+            "--baseline-demands", type=int, default=20, help="matching: demands of the per-pair Python loop"
+        )
+        parser.add_argument("--one-samples", type=int, default=200, help="matching: demands timed one at a time (p95)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "valuation":
@@ -201,6 +210,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "screening":
             self._screening(options)
+            return
+        if options["target"] == "matching":
+            self._matching(options)
             return
         options["scale"] = options["scale"] or "national"
         options["seed"] = 42 if options["seed"] is None else options["seed"]
@@ -298,6 +310,27 @@ class Command(BaseCommand):
         if options["output"]:
             text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
             Path(options["output"]).write_text(text, encoding="utf-8")
+        self.stdout.write(json.dumps(result, ensure_ascii=False))
+
+    def _matching(self, options: dict[str, Any]) -> None:
+        """Run `ipledge.market.benchmark` (synthetic frames in memory; the database is not used)."""
+        from ipledge.market.benchmark import DEFAULT_SEED, run_benchmark
+
+        try:
+            result = run_benchmark(
+                products=options["products"],
+                demands=options["demands"],
+                seed=DEFAULT_SEED if options["seed"] is None else options["seed"],
+                one_samples=options["one_samples"],
+                baseline_sample=options["baseline_demands"],
+                log=lambda msg: self.stderr.write(f"  {msg}"),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["output"]:
+            path = Path(options["output"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         self.stdout.write(json.dumps(result, ensure_ascii=False))
 
     def _rerun(self, options: dict[str, Any]) -> None:
