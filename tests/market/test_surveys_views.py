@@ -131,6 +131,13 @@ def test_office_builds_and_publishes(world: World) -> None:
     assert targets.status_code == 200 and "target-form" in text(targets)
     office.post(reverse("market:survey_targets", args=[campaign.pk]), {"park": world.parks["p1"].pk})
     assert campaign.targets.count() == 2
+    draft_targets = office.get(reverse("market:survey_targets", args=[campaign.pk]))
+    assert text(draft_targets).count("target-remove") == 2 and 'data-state="not_sent"' in text(draft_targets)
+    ent3_target = campaign.targets.get(organisation=world.orgs["ent3"])
+    office.post(reverse("market:survey_target_remove", args=[ent3_target.pk]))
+    assert campaign.targets.count() == 1
+    office.post(reverse("market:survey_targets", args=[campaign.pk]), {"organisations": [world.orgs["ent3"].pk]})
+    assert campaign.targets.count() == 2
     with as_of(TODAY):
         office.post(reverse("market:survey_publish", args=[campaign.pk]))
     campaign.refresh_from_db()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -94,9 +95,7 @@ class TargetTable(tables.Table):
     reminders_sent = tables.Column(verbose_name=_("催办次数"), attrs=NUMBER_ATTRS)
     last_reminded_at = tables.Column(verbose_name=_("最近催办"))
     responded_at = tables.Column(verbose_name=_("答卷时间"))
-    actions = tables.TemplateColumn(
-        template_name="market/surveys/partials/target_actions.html", verbose_name="", orderable=False
-    )
+    actions = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:
         model = SurveyTarget
@@ -133,3 +132,19 @@ class TargetTable(tables.Table):
 
     def render_responded_at(self, value: Any) -> str:
         return _local(value)
+
+    def render_actions(self, record: SurveyTarget) -> SafeString | str:
+        """The remove button of a draft's target (rendered here, not by a template per row: a template rendered
+        with the request runs every context processor again)."""
+        request = getattr(self, "request", None)
+        if not getattr(self, "can_remove", False) or request is None:
+            return ""
+        return format_html(
+            '<form method="post" action="{}" class="d-inline target-remove">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<button class="btn btn-sm btn-outline-secondary" type="submit" title="{}"><i class="bi bi-x-lg"></i>'
+            "</button></form>",
+            reverse("market:survey_target_remove", args=[record.pk]),
+            get_token(request),
+            _("移除"),
+        )
