@@ -227,7 +227,7 @@ def published_sheet_path() -> Path:
 
 def _say(stdout: Any, text: str) -> None:
     if stdout is not None:
-        stdout.write(text)
+        stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _province(bank: Organisation) -> str:
@@ -240,7 +240,8 @@ def _terms(spec: dict[str, Any], bank: Organisation, rng: random.Random) -> Prod
     t_low, t_high = spec["term"]
     fixed = spec.get("fixed")
     spread_low, spread_high = spec.get("spread", (100, 100))
-    region = bank.region.code if spec.get("local") and bank.region_id else _province(bank)  # type: ignore[union-attr]
+    local = spec.get("local") and bank.bank_tier == BankTier.TECH_SUB_BRANCH and bank.region_id
+    region = bank.region.code if local else _province(bank)  # type: ignore[union-attr]
     national = bank.bank_tier == BankTier.HEAD_OFFICE and rng.random() < 0.3
     return ProductTerms(
         summary=spec["summary"],
