@@ -208,6 +208,8 @@ def validate_terms(terms: ProductTerms) -> None:
             value = Decimal(str(cap))
         except Exception:  # noqa: BLE001 - any unparsable value is the same rule
             value = Decimal(-1)
+        if not value.is_finite():
+            value = Decimal(-1)
         if not (Decimal(0) < value <= Decimal(1)):
             fail(
                 "pledge_rate_caps",
@@ -243,7 +245,7 @@ def validate_terms(terms: ProductTerms) -> None:
         fixed = terms.rate_fixed
         if fixed is None:
             fail("rate_fixed", _("固定利率产品须填写年利率（%）。"), "required")
-        elif not Decimal(0) < Decimal(fixed) <= MAX_FIXED_RATE:
+        elif not Decimal(fixed).is_finite() or not Decimal(0) < Decimal(fixed) <= MAX_FIXED_RATE:
             fail("rate_fixed", _("固定年利率须大于0且不超过%(max)s%%。") % {"max": MAX_FIXED_RATE}, "out_of_range")
 
     regions = tuple(terms.region_codes)
