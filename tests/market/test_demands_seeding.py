@@ -33,7 +33,7 @@ def test_seed_demands_through_the_services(world: World) -> None:
     assert {d.enterprise.name for d in demands} == {e.name for e in world.enterprises.values()}
     by_park = [d for d in demands if d.enterprise == world.enterprises["e1b"]]
     assert by_park and all(d.source == DemandSource.PARK for d in by_park)
-    assert counts["posted_by_park"] == sum(1 for d in demands if d.source == DemandSource.PARK)
+    assert counts["demands_by_park"] == sum(1 for d in demands if d.source == DemandSource.PARK)
     assert all(d.reference.startswith("XQ") and d.rights.exists() for d in demands)
     assert all(TODAY - datetime.timedelta(days=LOOKBACK_DAYS) <= d.created_at.date() <= TODAY for d in demands)
     assert all(500_000 <= d.amount.amount <= 20_000_000 and 6 <= d.term_months <= 36 for d in demands)
@@ -41,10 +41,10 @@ def test_seed_demands_through_the_services(world: World) -> None:
     assert AuditEvent.objects.filter(action="demand.match").count() >= len(demands)
     assert Match.objects.filter(demand__in=demands).exists()
     status = {s: sum(1 for d in demands if d.status == s) for s in DemandStatus.values}
-    assert status[DemandStatus.WITHDRAWN] == counts.get("withdrawn", 0)
-    assert status[DemandStatus.FINANCED] == counts.get("financed", 0)
-    assert status[DemandStatus.EXPIRED] == counts.get("expired", 0)
-    assert status[DemandStatus.IN_TALKS] == counts["in_talks"]
+    assert status[DemandStatus.WITHDRAWN] == counts.get("demands_withdrawn", 0)
+    assert status[DemandStatus.FINANCED] == counts.get("demands_financed", 0)
+    assert status[DemandStatus.EXPIRED] == counts.get("demands_expired", 0)
+    assert status[DemandStatus.IN_TALKS] == counts["demands_in_talks"]
     for d in demands:
         if d.status == DemandStatus.FINANCED:
             assert d.loan is not None and d.loan.borrower_id == d.enterprise_id

@@ -210,7 +210,7 @@ def seed_demands(*, rng: random.Random, today: datetime.date, stdout: Any = None
         enterprise = enterprises[enterprise_id]
         user, via = _poster(enterprise, people, rng)
         if user is None:
-            counts["skipped_no_poster"] += 1
+            counts["demands_skipped_no_poster"] += 1
             continue
         for _n in range(rng.choice((1, 1, 1, 2))):
             day = today - datetime.timedelta(days=rng.randrange(LOOKBACK_DAYS))
@@ -232,9 +232,9 @@ def seed_demands(*, rng: random.Random, today: datetime.date, stdout: Any = None
                 Demand.objects.filter(pk=demand.pk).update(created_at=_at(day))
             posted.append((demand, user))
             counts["demands"] += 1
-            counts[f"posted_by_{via}"] += 1
-            counts["chosen_banks"] += 1 if bank_ids else 0
-    _say(stdout, f"demands: {counts['demands']} posted ({counts['posted_by_park']} by parks)")
+            counts[f"demands_by_{via}"] += 1
+            counts["demands_with_chosen_banks"] += 1 if bank_ids else 0
+    _say(stdout, f"demands: {counts['demands']} posted ({counts['demands_by_park']} by parks)")
 
     # Outcomes of the older ones: a few withdrawn, some financed by an existing loan of the same borrower.
     for demand, user in posted:
@@ -245,23 +245,23 @@ def seed_demands(*, rng: random.Random, today: datetime.date, stdout: Any = None
         if roll < 0.08:
             with as_of(today), transaction.atomic():
                 services.demand_withdraw(demand=demand, note="企业已通过其他渠道解决资金需求", acting_user=user)
-            counts["withdrawn"] += 1
-        elif roll < 0.30 and counts["financed"] < 40:
+            counts["demands_withdrawn"] += 1
+        elif roll < 0.30 and counts["demands_financed"] < 40:
             loan = _loan_for(demand.enterprise_id, used_loans)
             if loan is None:
                 continue
             with as_of(today), transaction.atomic():
                 services.demand_link_loan(demand=demand, loan=loan, acting_user=user)
             used_loans.add(loan.pk)
-            counts["financed"] += 1
-    counts["expired"] += services.demands_expire(today=today)
+            counts["demands_financed"] += 1
+    counts["demands_expired"] += services.demands_expire(today=today)
     _respond(rng, people, today, counts)
-    counts["in_talks"] = Demand.objects.filter(status=DemandStatus.IN_TALKS).count()
-    counts["matched"] = Demand.objects.filter(status=DemandStatus.MATCHED).count()
-    counts["eligible_matches"] = Match.objects.filter(eligible=True).count()
+    counts["demands_in_talks"] = Demand.objects.filter(status=DemandStatus.IN_TALKS).count()
+    counts["demands_matched"] = Demand.objects.filter(status=DemandStatus.MATCHED).count()
+    counts["matches_eligible"] = Match.objects.filter(eligible=True).count()
     _say(
         stdout,
-        f"demands: {counts['withdrawn']} withdrawn, {counts['financed']} financed, {counts['expired']} expired, "
-        f"{counts['lead_responses']} lead answers by banks",
+        f"demands: {counts['demands_withdrawn']} withdrawn, {counts['demands_financed']} financed, "
+        f"{counts['demands_expired']} expired, {counts['lead_responses']} lead answers by banks",
     )
     return dict(counts)
