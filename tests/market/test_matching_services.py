@@ -316,3 +316,19 @@ def test_live_products_frame(world):
     assert row["min_years_invention"] == 30  # capped
     assert row["accepts_trademark"] and not row["accepts_design"]
     assert row["amount_min"] == 1_000_000_00 and row["spread_bp"] == 50 and row["fixed_bp"] is None
+
+
+def test_demand_matches_current_recomputes_only_when_stale(world):
+    product = live_product(world, "bank1_sub")
+    demand = demand_for(world, "e1")
+
+    def runs() -> int:
+        return AuditEvent.objects.filter(action="demand.match", object_id=str(demand.pk)).count()
+
+    first = matching.demand_matches_current(demand=demand)
+    assert [m.product_id for m in first] == [product.pk] and runs() == 1
+    assert [m.pk for m in matching.demand_matches_current(demand=demand)] == [first[0].pk]
+    assert runs() == 1  # nothing changed: read, not recomputed
+    new_version(world, product, term_max_months=6)  # the product saved with a new live version
+    again = matching.demand_matches_current(demand=demand)
+    assert runs() == 2 and not again[0].eligible

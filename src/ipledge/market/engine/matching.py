@@ -74,7 +74,7 @@ KINDS: tuple[str, ...] = ("invention", "utility_model", "design", "trademark", "
 MAX_YEARS = 30
 YEARS = MAX_YEARS + 1
 CHUNK = 2000  # demands prepared (read, converted) at once
-BLOCK = 64  # demands evaluated at once: 64 × 2,000 pairs keep each int64 matrix at 1 MB, within the L2 cache
+BLOCK = 32  # demands evaluated at once: 32 × 2,000 pairs keep each int64 matrix at 0.5 MB, within the L2 cache
 NEAR_MISSES = 20  # ineligible pairs stored per demand by the batch refresh (see `select_pairs`)
 
 RULE_KIND = "collateral_kind"

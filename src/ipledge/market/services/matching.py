@@ -7,6 +7,7 @@
   worth explaining) and refreshes every pair of the product already stored (a demand page keeps all its pairs); a non-live product's unanswered matches are deleted and its
   answered ones kept as history, not eligible and not ranked. The ranks of the demands touched are recomputed from
   their stored eligible matches (same order as the engine: score ↓, annual rate ↑ with unknown last, product id ↑).
+- `demand_matches_current(*, demand)`: the stored matches, recomputed first only when they may be stale (for pages).
 - `matches_refresh(*, today=None)`: every active demand × every live product, by chunks of `CHUNK` demands (one
   transaction per chunk, so that memory and lock time stay bounded). Per demand it stores every eligible pair and the
   `NEAR_MISSES` (20) ineligible pairs closest to eligibility (fewest failed hard rules, then score) — so a province
@@ -97,6 +98,25 @@ def _match_fields(
         "reasons": engine.pair_reasons(demand, product, pair),
         "computed_at": now,
     }
+
+
+def _evaluate(
+    demands: pl.DataFrame,
+    prepared: engine.PreparedProducts,
+    *,
+    near_misses: int | None,
+    extra: Sequence[tuple[int, int]] = (),
+) -> tuple[pl.DataFrame, int, int]:
+    """The pairs to store of the demands against the products, evaluated in cache-sized blocks; with the number of
+    pairs evaluated and of eligible ones."""
+    parts: list[pl.DataFrame] = []
+    pairs = eligible = 0
+    for block in engine.blocks(engine.prepare_demands(demands)):
+        evaluation = engine.evaluate(block, prepared)
+        pairs += evaluation.eligible.size
+        eligible += int(evaluation.eligible.sum())
+        parts.append(engine.select_pairs(evaluation, near_misses=near_misses, extra=extra))
+    return (pl.concat(parts) if parts else pl.DataFrame(schema=engine.PAIR_SCHEMA)), pairs, eligible
 
 
 def _store(
@@ -206,8 +226,7 @@ def demand_match(*, demand: Demand) -> list[Match]:
     products = features.live_products()
     demands = features.demands_frame([locked.pk], day)
     prepared = engine.prepare_products(products, current_rates(day))
-    evaluation = engine.evaluate(engine.prepare_demands(demands), prepared)
-    pairs = engine.select_pairs(evaluation, near_misses=None)
+    pairs, _n, _eligible = _evaluate(demands, prepared, near_misses=None)
     written, kept = _store(pairs, _dicts(demands, "demand_id"), _dicts(prepared.frame, "product_id"))
     stale = [
         m
@@ -233,6 +252,26 @@ def demand_match(*, demand: Demand) -> list[Match]:
         },
     )
     return _ranked(locked)
+
+
+def demand_matches_current(*, demand: Demand) -> list[Match]:
+    """The demand's ranked matches, recomputed (`demand_match`) only when they may be stale: never matched, matched
+    before today (remaining lives, valuations and credit records move with the date), before the demand's last
+    change, or before a live product last changed (a new version, going live). For pages that show the matches on
+    every visit without writing (and auditing) a recomputation each time."""
+    matched_at = Demand.objects.filter(pk=demand.pk).values_list("matched_at", flat=True).first()
+    stale = matched_at is None or timezone.localtime(matched_at).date() < business_date()
+    if not stale:
+        newest = (
+            Product.objects.filter(status=ProductStatus.LIVE)
+            .order_by("-updated_at")
+            .values_list("updated_at", flat=True)
+        ).first()
+        updated = Demand.objects.filter(pk=demand.pk).values_list("updated_at", flat=True).first()
+        stale = any(moment is not None and moment > matched_at for moment in (newest, updated))
+    if stale and demand.status in ACTIVE_DEMAND_STATUSES:
+        return demand_match(demand=demand)
+    return _ranked(demand)
 
 
 def _active_demand_ids(today: datetime.date) -> list[int]:
@@ -274,8 +313,7 @@ def product_match(*, product: Product) -> int:
     for start in range(0, len(demand_ids), CHUNK):
         chunk = demand_ids[start : start + CHUNK]
         demands = features.demands_frame(chunk, day)
-        evaluation = engine.evaluate(engine.prepare_demands(demands), prepared)
-        pairs = engine.select_pairs(evaluation, near_misses=None)
+        pairs, _n, _eligible = _evaluate(demands, prepared, near_misses=None)
         keep = pairs.filter(
             pl.col("eligible")
             | (pl.col("failures") <= 1)
@@ -338,13 +376,12 @@ def matches_refresh(*, today: datetime.date | None = None) -> dict[str, int]:
             chunk = demand_ids[start : start + CHUNK]
             with transaction.atomic():
                 demands = features.demands_frame(chunk, day)
-                evaluation = engine.evaluate(engine.prepare_demands(demands), prepared)
                 answered = list(
                     Match.objects.filter(demand_id__in=chunk, product__status=ProductStatus.LIVE)
                     .exclude(response=LeadResponse.NONE)
                     .values_list("demand_id", "product_id")
                 )
-                pairs = engine.select_pairs(evaluation, near_misses=NEAR_MISSES, extra=answered)
+                pairs, evaluated, eligible = _evaluate(demands, prepared, near_misses=NEAR_MISSES, extra=answered)
                 n, kept = _store(pairs, _dicts(demands, "demand_id"), product_rows)
                 stale = [
                     m
@@ -353,8 +390,8 @@ def matches_refresh(*, today: datetime.date | None = None) -> dict[str, int]:
                 ]
                 deleted, _history = _retire(stale)
                 moves = _update_statuses(chunk, timezone.now())
-                counts["pairs"] += evaluation.eligible.size
-                counts["eligible"] += int(evaluation.eligible.sum())
+                counts["pairs"] += evaluated
+                counts["eligible"] += eligible
                 counts["stored"] += n
                 counts["deleted"] += deleted
                 counts["to_matched"] += moves["to_matched"]
