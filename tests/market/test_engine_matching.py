@@ -243,3 +243,17 @@ def test_empty_inputs() -> None:
     assert evaluation.eligible.shape == (1, 0)
     assert engine.top_k(evaluation, 5).shape == (1, 0)
     assert np.all(engine.rank(evaluation) == 0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([None, 3]))
+def test_engine_equals_reference_on_realistic_frames(seed: int, near_misses: int | None) -> None:
+    """The benchmark's mixes, where about one pair in sixteen is eligible (the hand-made strategies above reach the
+    edge cases, these the common ones)."""
+    from ipledge.market.benchmark import synthetic_demands, synthetic_products
+
+    pf, df = synthetic_products(40, seed=seed), synthetic_demands(30, seed=seed)
+    fast = engine.match(df, pf, RATES, near_misses=near_misses, chunk=7).to_dicts()
+    ps = pf.to_dicts()
+    slow = [pair for d in df.to_dicts() for pair in reference.match_demand(d, ps, RATES, near_misses=near_misses)]
+    assert sorted(fast, key=_key) == sorted(slow, key=_key)
