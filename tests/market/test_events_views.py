@@ -225,3 +225,31 @@ def test_scoping_of_the_event_pages(world: World) -> None:
     assert "matchmaking-event" not in past
     event(world, organiser="ipo_bj")
     assert client_for(world, "ipo_bj").post(reverse("market:event_cancel", args=[s.event.pk])).status_code == 404
+
+
+def test_organiser_registers_an_enterprise_with_its_demand(world: World) -> None:
+    from tests.market.factories_events import demand
+
+    e = event(world)
+    d = demand(world.enterprises["e1"])
+    other = demand(world.enterprises["e2"])
+    park = client_for(world, "park1")
+    page = text(park.get(reverse("market:event_detail", args=[e.pk])))
+    assert 'hx-get="' in page and "event-demand-field" in page and d.reference not in page
+    # htmx reloads the demand choices once the enterprise is picked (the park sees its member's demands).
+    picked = text(
+        park.get(reverse("market:event_detail", args=[e.pk]), {"enterprise-organisation": world.orgs["ent1"].pk})
+    )
+    assert d.reference in picked and other.reference not in picked
+    wrong = park.post(
+        reverse("market:event_register_enterprise", args=[e.pk]),
+        {"enterprise-organisation": world.orgs["ent1"].pk, "enterprise-demand": other.pk},
+    )
+    assert wrong.status_code == 200 and not EventParticipant.objects.filter(event=e).exists()
+    done = park.post(
+        reverse("market:event_register_enterprise", args=[e.pk]),
+        {"enterprise-organisation": world.orgs["ent1"].pk, "enterprise-demand": d.pk},
+    )
+    assert done.status_code == 302
+    p = EventParticipant.objects.get(event=e)
+    assert p.demand == d and p.registered_by == world.user("park1")

@@ -157,12 +157,14 @@ def registrable_organisations(*, user: Any, event: MatchmakingEvent, kind: str) 
     return qs.exclude(pk__in=taken).order_by("tree_path", "name")
 
 
-def enterprise_demands(*, organisation: Organisation | None) -> QuerySet[Demand]:
-    """The active demands of an enterprise organisation (what it may name when registering)."""
+def enterprise_demands(*, user: Any, organisation: Organisation | None) -> QuerySet[Demand]:
+    """The active demands of an enterprise organisation the user sees (what it may name when registering)."""
     if organisation is None:
         return Demand.objects.none()
-    return Demand.objects.filter(enterprise__organisation=organisation, status__in=ACTIVE_DEMAND_STATUSES).order_by(
-        "-created_at", "-pk"
+    return (
+        Demand.objects.restrict(user, Action.VIEW)
+        .filter(enterprise__organisation=organisation, status__in=ACTIVE_DEMAND_STATUSES)
+        .order_by("-created_at", "-pk")
     )
 
 

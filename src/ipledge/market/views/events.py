@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
@@ -190,9 +190,23 @@ def _registration_forms(
     if bank_form is None and banks.exists():
         bank_form = BankRegistrationForm(organisations=banks)
     if enterprise_form is None and enterprises.exists():
-        own = enterprises.first() if enterprises.count() == 1 else None
+        # The organiser picks the enterprise first; htmx then reloads the demand choices of that enterprise.
+        picked = enterprises.filter(pk=request.GET.get("enterprise-organisation") or 0).first()
+        own = picked or (enterprises.first() if enterprises.count() == 1 else None)
         enterprise_form = EnterpriseRegistrationForm(
-            organisations=enterprises, demands=selectors.enterprise_demands(organisation=own)
+            organisations=enterprises,
+            demands=selectors.enterprise_demands(user=user, organisation=own),
+            initial={"organisation": own},
+        )
+    if enterprise_form is not None:
+        enterprise_form.fields["organisation"].widget.attrs.update(
+            {
+                "hx-get": reverse("market:event_detail", args=[event.pk]),
+                "hx-trigger": "change",
+                "hx-target": "#event-demand-field",
+                "hx-select": "#event-demand-field",
+                "hx-swap": "outerHTML",
+            }
         )
     return {"bank_form": bank_form, "enterprise_form": enterprise_form, "registration_open": open_now}
 
@@ -259,7 +273,9 @@ def register_enterprise(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     organisations = selectors.registrable_organisations(user=user, event=event, kind=ParticipantKind.ENTERPRISE)
     chosen = organisations.filter(pk=request.POST.get("enterprise-organisation") or 0).first()
     form = EnterpriseRegistrationForm(
-        request.POST, organisations=organisations, demands=selectors.enterprise_demands(organisation=chosen)
+        request.POST,
+        organisations=organisations,
+        demands=selectors.enterprise_demands(user=user, organisation=chosen),
     )
     if form.is_valid():
         d = form.cleaned_data
