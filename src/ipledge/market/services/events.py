@@ -868,12 +868,12 @@ def meeting_record_outcome(
     """The bank of the meeting (or the organiser) records whether it was held and what came of it."""
     if not Meeting.objects.restrict(acting_user, Action.CHANGE).filter(pk=meeting.pk).exists():
         raise PermissionDenied("only the bank of the meeting or the organiser records its outcome")
+    event = _lock_event(meeting.event)  # lock order everywhere: the event, then its meetings
     meeting = (
-        Meeting.objects.select_for_update()
+        Meeting.objects.select_for_update(of=("self",))
         .select_related("event", "bank_participant__organisation", "enterprise_participant__demand", "match__demand")
         .get(pk=meeting.pk)
     )
-    event = meeting.event
     if event.status == EventStatus.CANCELLED:
         raise _refuse_status(event, _("记录洽谈结果"))
     if meeting.status == MeetingStatus.CANCELLED:
