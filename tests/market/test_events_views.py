@@ -222,7 +222,11 @@ def test_scoping_of_the_event_pages(world: World) -> None:
     listing = text(park.get(reverse("market:event_list"), {"when": "upcoming"}))
     assert s.event.title in listing
     past = text(park.get(reverse("market:event_list"), {"when": "past"}))
-    assert "matchmaking-event" not in past
+    assert "matchmaking-event" not in past and 'data-section="upcoming"' not in past
+    both = text(park.get(reverse("market:event_list")))
+    assert 'data-section="upcoming"' in both and 'data-section="past"' in both and s.event.title in both
+    everything = text(park.get(reverse("market:event_list"), {"when": "all", "status": "open"}))
+    assert 'data-section="all"' in everything and s.event.title in everything
     event(world, organiser="ipo_bj")
     assert client_for(world, "ipo_bj").post(reverse("market:event_cancel", args=[s.event.pk])).status_code == 404
 

@@ -21,7 +21,12 @@ from ipledge.registry.models import Park
 from .choices import EventStatus, MeetingOutcome, MeetingStatus
 from .models import Demand, EventParticipant, MatchmakingEvent
 
-WHEN_CHOICES = (("upcoming", _("即将举办")), ("past", _("往期活动")), ("all", _("全部")))
+WHEN_CHOICES = (
+    ("", _("即将举办与往期")),
+    ("upcoming", _("即将举办")),
+    ("past", _("往期活动")),
+    ("all", _("全部（按日期倒序）")),
+)
 
 
 class TimeInput(forms.TimeInput):
@@ -40,10 +45,10 @@ class EventFilterForm(BootstrapMixin, forms.Form):
     status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部")), *EventStatus.choices], required=False)
 
     def values(self) -> tuple[str, str]:
+        """(when, status): when is "" (upcoming and past, two lists), "upcoming", "past" or "all" (one list)."""
         if not self.is_bound or not self.is_valid():
-            return "upcoming", ""
-        when = self.cleaned_data.get("when") or "upcoming"
-        return ("" if when == "all" else when), self.cleaned_data.get("status") or ""
+            return "", ""
+        return self.cleaned_data.get("when") or "", self.cleaned_data.get("status") or ""
 
 
 class EventForm(BootstrapMixin, forms.Form):

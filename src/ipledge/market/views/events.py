@@ -74,15 +74,24 @@ def _organiser_parks(user: Any) -> Any:
 
 @require_GET
 def event_list(request: AuthenticatedRequest) -> HttpResponse:
+    """Upcoming events (soonest first) and past ones (latest first); the filter narrows to one of them or a status."""
     user = request.user
     form = EventFilterForm(request.GET or None)
     when, status = form.values()
-    table = EventTable(selectors.event_list(user=user, when=when, status=status))
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    tables_shown = []
+    if when == "all":
+        table = EventTable(selectors.event_list(user=user, status=status).order_by("-event_date", "-pk"))
+        RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+        tables_shown.append({"key": "all", "title": _("全部活动"), "table": table})
+    for key, title in (("upcoming", _("即将举办")), ("past", _("往期活动"))):
+        if when in (key, ""):
+            table = EventTable(selectors.event_list(user=user, when=key, status=status), prefix=f"{key}-")
+            RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+            tables_shown.append({"key": key, "title": title, "table": table})
     return render(
         request,
         "market/events/event_list.html",
-        {"table": table, "filter": {"form": form}, "when": when, "can_create": services.may_organise(user)},
+        {"tables": tables_shown, "filter": {"form": form}, "can_create": services.may_organise(user)},
     )
 
 
