@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening bench-matching clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -34,6 +34,11 @@ demo: install
 	$(BIN)/ipledge disposal close-auctions
 	$(BIN)/ipledge seed_screening --if-empty
 	$(BIN)/ipledge screening expire-lines
+	$(BIN)/ipledge seed_market --if-empty
+	$(BIN)/ipledge market expire-demands
+	$(BIN)/ipledge market close-surveys
+	$(BIN)/ipledge market remind-surveys
+	$(BIN)/ipledge market close-events
 	$(BIN)/ipledge demo_logins
 	@# One task worker beside the server runs batch revaluations; it stops with the server (Ctrl-C).
 	$(BIN)/ipledge db_worker --interval 1 >var/db_worker.log 2>&1 & worker=$$!; \
@@ -84,6 +89,10 @@ bench-screening: install
 	mkdir -p var/bench_screening
 	DATABASE_URL=$(BENCH_SCREENING_URL) $(BIN)/ipledge migrate --noinput -v0
 	$(BIN)/ipledge bench screening --enterprises 500000 --records 2000000 --database-url $(BENCH_SCREENING_URL) --output bench/results/screening.json
+
+# Matching of 100,000 synthetic demands against 2,000 products, and one enterprise's ranking (issue 6).
+bench-matching: install
+	$(BIN)/ipledge bench matching --products 2000 --demands 100000 --output bench/results/matching.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -96,6 +96,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     screening = screening_section(user)
     if screening.items:
         sections.append(screening)
+    market = market_section(user)
+    if market.items:
+        sections.append(market)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -361,6 +364,61 @@ def screening_section(user: Any) -> NavSection:
     if (kind == OrganisationKind.IP_OFFICE or scope.is_platform) and can(user, CreditRecord, Action.CHANGE):
         section.items.append(NavItem(_("匹配复核"), "screening:review_queue", "person-check"))
     section.items.append(NavItem(_("评分卡"), "screening:scorecard_list", "calculator", ("screening:scorecard_",)))
+    return section
+
+
+def market_section(user: Any) -> NavSection:
+    """产品与需求对接: the product library for everyone, a bank's approvals and leads, the demand library for
+    enterprises, parks, offices and the banks it is shared with, a park's unmet demands, surveys to organise or to
+    answer, and matchmaking events."""
+    from ipledge.market.models import Demand, Match, MatchmakingEvent, Product, SurveyCampaign, SurveyTarget
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("产品与需求对接"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    kind = scope.kind
+    if can(user, Product):
+        section.items.append(
+            NavItem(
+                _("金融产品库"),
+                "market:product_list",
+                "bank",
+                ("market:product_detail", "market:product_create", "market:product_version_", "market:product_import"),
+            )
+        )
+    if kind == OrganisationKind.BANK and can(user, Product, Action.APPROVE):
+        section.items.append(NavItem(_("产品审批"), "market:product_approvals", "check2-circle"))
+    if can(user, Demand) and kind != OrganisationKind.BANK:
+        section.items.append(NavItem(_("融资需求库"), "market:demand_list", "briefcase", ("market:demand_",)))
+    if kind == OrganisationKind.BANK and can(user, Match):
+        section.items.append(NavItem(_("需求线索"), "market:lead_list", "lightning", ("market:lead_",)))
+    if kind == OrganisationKind.PARK_ADMIN and can(user, Demand):
+        section.items.append(NavItem(_("待满足需求"), "market:park_unmet", "hourglass-split"))
+    organises = kind in (OrganisationKind.IP_OFFICE, OrganisationKind.PARK_ADMIN) or scope.is_platform
+    if organises and can(user, SurveyCampaign):
+        section.items.append(
+            NavItem(
+                _("常态化调查"),
+                "market:survey_list",
+                "clipboard-data",
+                (
+                    "market:survey_detail",
+                    "market:survey_create",
+                    "market:survey_edit",
+                    "market:survey_results",
+                    "market:survey_targets",
+                    "market:survey_question_",
+                    "market:survey_response_",
+                ),
+            )
+        )
+    if kind in (OrganisationKind.ENTERPRISE, OrganisationKind.BANK) and can(user, SurveyTarget):
+        section.items.append(NavItem(_("我的调查"), "market:survey_mine", "ui-checks", ("market:survey_respond",)))
+    if can(user, MatchmakingEvent):
+        section.items.append(NavItem(_("银企对接活动"), "market:event_list", "calendar-event", ("market:event_",)))
     return section
 
 
