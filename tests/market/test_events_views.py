@@ -102,6 +102,13 @@ def test_park_publishes_and_participants_register(world: World) -> None:
 def test_schedule_grid_agendas_and_manual_meetings(world: World) -> None:
     s = event_with_matches(world)
     park = client_for(world, "park1")
+    bad_cap = park.post(reverse("market:event_propose", args=[s.event.pk]), {"max_per_enterprise": "x"})
+    assert bad_cap.status_code == 302 and not Meeting.objects.filter(event=s.event).exists()
+    capped = park.post(reverse("market:event_propose", args=[s.event.pk]), {"max_per_enterprise": "1"})
+    assert capped.status_code == 302 and Meeting.objects.filter(event=s.event).count() == 2  # E1 once, E2 once
+    left = text(park.get(reverse("market:event_schedule", args=[s.event.pk])))
+    assert "left-out" in left and "企业洽谈场次已达上限" in left
+    Meeting.objects.filter(event=s.event).delete()
     proposed = park.post(reverse("market:event_propose", args=[s.event.pk]))
     assert proposed.status_code == 302
     s.event.refresh_from_db()

@@ -371,9 +371,14 @@ def schedule(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def propose(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = scoped_get(MatchmakingEvent, user=request.user, pk=pk, action=Action.CHANGE)
+    raw_cap = (request.POST.get("max_per_enterprise") or "").strip()
+    cap = int(raw_cap) if raw_cap.isdigit() else None
+    if raw_cap and cap is None:
+        messages.error(request, _("每家企业洽谈上限须为正整数。"))
+        return redirect("market:event_schedule", event.pk)
     try:
         with transaction.atomic():
-            result = services.meetings_propose(event=event, acting_user=request.user)
+            result = services.meetings_propose(event=event, acting_user=request.user, max_per_enterprise=cap)
     except ValidationError as exc:
         _messages_from(request, exc)
     else:
