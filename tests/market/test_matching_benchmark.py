@@ -71,3 +71,14 @@ def test_bench_command_prints_one_json_line_and_writes_the_file(tmp_path):
     assert result["benchmark"] == "matching" and result["products"] == 40 and result["demands"] == 300
     assert result["seed"] == 5 and result["agree"] is True
     assert json.loads(target.read_text(encoding="utf-8"))["pairs"] == 12_000
+
+
+def test_worker_processes_give_the_same_figures():
+    products, demands = synthetic_products(30, seed=2), synthetic_demands(200, seed=2)
+    rates = engine.Rates(300, 350)
+    from ipledge.market.benchmark import all_demands
+
+    serial = all_demands(demands, products, rates, chunk=50, workers=1)
+    parallel = all_demands(demands, products, rates, chunk=50, workers=2)
+    assert serial[:2] == parallel[:2] and (serial[2] == parallel[2]).all()
+    assert serial[2].shape == (200, 10)

@@ -12,9 +12,10 @@ seed; mixes below; *not* read from the database and not timed: `generate_seconds
   a server keeps them between requests, and `demand_match` reads them from the database anyway).
 - `seconds_all`: every demand against every product, in chunks of `chunk` (2,000) demands — preparing the products
   and each chunk, the eligibility of every pair, the scores, the full ranks per demand and the top-k (10) products
-  of each demand. Chunks run on a small thread pool (`threads`, default the CPU count up to 2): NumPy and Polars
-  release the GIL, so two cores share the chunks. `cpu_seconds_all` is the CPU time the process spent on it (all
-  threads): on a shared, busy machine the wall time says more about the neighbours than about the engine.
+  of each demand. The chunks are shared among `workers` processes (default the CPU count up to 2; the blocks are
+  small NumPy operations, so threads would mostly wait for each other on the GIL); starting them (a fresh
+  interpreter importing Polars and NumPy) is timed too. `cpu_seconds_all` is the CPU time spent on it (this process and its
+  workers): on a shared, busy machine the wall time says more about the neighbours than about the engine.
 - Baseline: the naive way, one pair at a time in Python (`engine.reference.match_demand`, the same rules and
   arithmetic), on `baseline_sample` (default 20) demands × all products; extrapolated to all demands
   (`baseline_extrapolated_seconds`) and to one demand (`baseline_ms_one_enterprise`, the median); `ratio` and
@@ -40,12 +41,13 @@ offered rights per kind (invention for 85 %, others rarer), remaining life 0–2
 from __future__ import annotations
 
 import datetime
+import multiprocessing
 import os
 import resource
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -263,28 +265,51 @@ def _all_chunk(part: pl.DataFrame, products: engine.PreparedProducts) -> tuple[i
     return eligible, matched, np.concatenate(tops) if tops else np.zeros((0, width), dtype=np.int64)
 
 
+_WORKER: dict[str, Any] = {}  # a worker process's prepared products
+
+
+def _worker_init(products: pl.DataFrame, rates: engine.Rates) -> None:
+    _WORKER["products"] = engine.prepare_products(products, rates)
+
+
+def _worker_chunk(part: pl.DataFrame) -> tuple[int, int, np.ndarray[Any, Any]]:
+    return _all_chunk(part, _WORKER["products"])
+
+
 def all_demands(
     demands: pl.DataFrame,
     products: pl.DataFrame,
     rates: engine.Rates,
     *,
     chunk: int = engine.CHUNK,
-    threads: int = 1,
+    workers: int = 1,
 ) -> tuple[int, int, np.ndarray[Any, Any]]:
     """Every demand × every product by chunks: (eligible pairs, demands with an eligible product, top-k product ids
-    per demand)."""
-    prepared = engine.prepare_products(products, rates)
+    per demand, −1 where a demand has fewer eligible products). With `workers` > 1 the chunks go to that many
+    worker processes, started fresh ("spawn": Polars' thread pool does not survive a fork), each preparing the
+    products once."""
     parts = list(engine.chunks(demands, chunk))
-    if threads > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(lambda part: _all_chunk(part, prepared), parts))
+    if workers > 1 and len(parts) > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(products, rates)
+        ) as pool:
+            results = list(pool.map(_worker_chunk, parts))
     else:
+        prepared = engine.prepare_products(products, rates)
         results = [_all_chunk(part, prepared) for part in parts]
     eligible = sum(r[0] for r in results)
     matched = sum(r[1] for r in results)
-    width = min(TOP_K, prepared.n)
+    width = min(TOP_K, products.height)
     tops = np.concatenate([r[2] for r in results]) if results else np.zeros((0, width), dtype=np.int64)
     return eligible, matched, tops
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the forked workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _pair_key(pair: dict[str, Any]) -> tuple[int, int]:
@@ -299,14 +324,14 @@ def run_benchmark(
     one_samples: int = DEFAULT_ONE_SAMPLES,
     baseline_sample: int = DEFAULT_BASELINE_SAMPLE,
     chunk: int = engine.CHUNK,
-    threads: int | None = None,
+    workers: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Time the engine (one demand, all demands) and the per-pair baseline; one JSON-ready dict."""
     if products < 1 or demands < 1 or one_samples < 1 or baseline_sample < 1:
         raise ValueError("products, demands, one_samples and baseline_sample must be positive")
     say = log or (lambda _msg: None)
-    threads = threads or min(2, os.cpu_count() or 1)
+    workers = workers or min(2, os.cpu_count() or 1)
     load_average = [round(x, 2) for x in os.getloadavg()]  # shared machines: say how busy this one was
     started = time.perf_counter()
     product_frame = synthetic_products(products, seed=seed)
@@ -328,10 +353,10 @@ def run_benchmark(
     p95 = float(np.percentile(timings, 95))
     say(f"one demand × {products:,} products: p50 {np.median(timings):.2f} ms, p95 {p95:.2f} ms")
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    eligible, matched, tops = all_demands(demand_frame, product_frame, RATES, chunk=chunk, threads=threads)
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    eligible, matched, tops = all_demands(demand_frame, product_frame, RATES, chunk=chunk, workers=workers)
     seconds_all = time.perf_counter() - started
-    cpu_seconds_all = time.process_time() - cpu_started
+    cpu_seconds_all = _cpu_seconds() - cpu_started
     pairs = demands * products
     say(f"all {demands:,} × {products:,} = {pairs:,} pairs in {seconds_all:.2f}s ({eligible:,} eligible)")
 
@@ -372,7 +397,7 @@ def run_benchmark(
         "seconds_all": round(seconds_all, 3),
         "cpu_seconds_all": round(cpu_seconds_all, 3),
         "chunk": chunk,
-        "threads": threads,
+        "workers": workers,
         "top_k": TOP_K,
         "target_p95_ms": TARGET_P95_MS,
         "target_seconds_all": TARGET_SECONDS_ALL,
