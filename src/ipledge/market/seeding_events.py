@@ -133,11 +133,20 @@ def _register(
         return None  # already registered, or no enterprise profile
 
 
+def _covering(meetings: list[Meeting], loan: Any) -> Meeting | None:
+    """The meeting the loan is recorded on: the borrower's meeting with the nearest registered bank at or above the
+    loan's bank."""
+    best: Meeting | None = None
+    for m in meetings:
+        path = m.bank_participant.organisation.tree_path
+        covers = m.enterprise_participant.enterprise_id == loan.borrower_id and loan.bank.tree_path.startswith(path)
+        if covers and (best is None or len(path) > len(best.bank_participant.organisation.tree_path)):
+            best = m
+    return best
+
+
 def _book_by_hand(event: MatchmakingEvent, organiser_user: User, bank: EventParticipant, ent: EventParticipant) -> None:
-    if Meeting.objects.filter(
-        event=event, bank_participant=bank, enterprise_participant=ent, status__in=services.LIVE_MEETING_STATUSES
-    ).exists():
-        return
+    """Book the pair in the latest free slot (the loan's pair, when no match proposed a meeting covering it)."""
     for slot in range(event.slot_count, 0, -1):
         for desk in range(1, bank.desks + 1):
             try:
@@ -221,14 +230,11 @@ def _record_outcomes(
         .select_related("bank_participant__organisation", "enterprise_participant")
         .order_by("slot", "desk", "pk")
     )
+    loan_meeting = _covering(meetings, loan) if loan is not None else None
     for meeting in meetings:
         recorder = people.get(meeting.bank_participant.organisation) or organiser_user
         values: dict[str, Any] = {"status": MeetingStatus.HELD}
-        if (
-            loan is not None
-            and meeting.enterprise_participant.enterprise_id == loan.borrower_id
-            and loan.bank.tree_path.startswith(meeting.bank_participant.organisation.tree_path)
-        ):
+        if meeting == loan_meeting:
             amount = loan.principal if loan.principal is not None else loan.requested_amount
             values.update(
                 outcome=MeetingOutcome.LOAN, loan=loan, intended_amount=amount, note="对接后获批知识产权质押贷款"
@@ -331,7 +337,12 @@ def _seed(*, rng: random.Random, today: datetime.date, stdout: Any) -> dict[str,
             bank_participant = EventParticipant.objects.filter(
                 event=past, organisation=loan.bank, withdrawn_at__isnull=True
             ).first()
-            if bank_participant is not None:
+            live = list(
+                Meeting.objects.filter(event=past, status__in=services.LIVE_MEETING_STATUSES).select_related(
+                    "bank_participant__organisation", "enterprise_participant"
+                )
+            )
+            if bank_participant is not None and _covering(live, loan) is None:
                 before = Meeting.objects.filter(event=past).count()
                 _book_by_hand(past, organiser_user, bank_participant, joined[loan.borrower_id])
                 counts["meetings"] += Meeting.objects.filter(event=past).count() - before
@@ -343,8 +354,10 @@ def _seed(*, rng: random.Random, today: datetime.date, stdout: Any) -> dict[str,
     say(f"  past event {past.pk}: held, {counts['outcomes']} outcomes, {counts['loans_linked']} loan linked\n")
 
     # 2. The upcoming event, registration closed and meetings proposed.
-    others = _same_province(pool, None, rng, 8)
-    second_anchor = others[0] if others else anchor
+    # Preferably in another province than the first, with enterprises of its own province.
+    elsewhere = [e for e in pool.matched() if anchor is None or e.region_code[:2] != anchor.region_code[:2]]
+    second_anchor = rng.choice(elsewhere) if elsewhere else anchor
+    others = ([second_anchor] if second_anchor is not None else []) + _same_province(pool, second_anchor, rng, 5)
     organiser2, park2 = _organiser(people, pool, second_anchor)
     organiser2_user = people.get(organiser2)
     assert organiser2_user is not None
