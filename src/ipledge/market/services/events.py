@@ -845,11 +845,13 @@ def _link_demand(meeting: Meeting, loan: Any, acting_user: User) -> str:
         return "none"
     if demand.loan_id is not None or Demand.objects.filter(loan=loan).exclude(pk=demand.pk).exists():
         return "loan_taken"  # the demand already has its loan, or the loan is another demand's
-    if not Demand.objects.restrict(acting_user, Action.CHANGE).filter(pk=demand.pk).exists():
-        # The bank may not change the enterprise's demand: the enterprise or its park closes it (the loan is on
-        # the meeting, and the audit event says so).
+    try:
+        with transaction.atomic():
+            demand_link_loan(demand=demand, loan=loan, acting_user=acting_user)
+    except PermissionDenied:
+        # The demands area decides who may close a demand (today the enterprise or its park, not the bank): the
+        # loan stays on the meeting and the audit event says the demand was not closed.
         return "not_permitted"
-    demand_link_loan(demand=demand, loan=loan, acting_user=acting_user)
     return "linked"
 
 
