@@ -77,6 +77,15 @@ def test_every_operation_requires_authentication(world):
         "decision_id": 1,
         "line_id": 1,
         "allocation_id": 1,
+        "product_id": 1,
+        "demand_id": 1,
+        "match_id": 1,
+        "survey_id": 1,
+        "question_id": 1,
+        "target_id": 1,
+        "event_id": 1,
+        "participant_id": 1,
+        "meeting_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -496,8 +505,8 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration, lending, valuation, compensation, disposal and screening routes are checked user by user and object by
-# object in tests/test_endpoint_matrix.py.
+# Pledge-registration, lending, valuation, compensation, disposal, screening and market routes are checked user by user
+# and object by object in tests/test_endpoint_matrix.py.
 MATRIX_PREFIXES = (
     "/pledge-filings",
     "/pledge-registrations",
@@ -508,6 +517,7 @@ MATRIX_PREFIXES = (
     "/compensation/",
     "/disposal/",
     "/screening/",
+    "/market/",
 )
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 

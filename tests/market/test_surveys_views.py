@@ -243,8 +243,12 @@ def test_scoping(world: World) -> None:
     assert stranger.get(reverse("market:survey_respond", args=[campaign.pk])).status_code == 404
     with as_of(TODAY):
         assert stranger.post(reverse("market:survey_respond", args=[campaign.pk]), {}).status_code == 404
-    # A viewer of the organiser reads but cannot publish.
+    # A viewer of the organiser reads the builder, the targets and the results, but its write routes answer as for
+    # a campaign it cannot reach (404), like the other apps' pages.
     viewer = client_for(world, "ipo_bj", Role.VIEWER)
     assert viewer.get(reverse("market:survey_detail", args=[draft.pk])).status_code == 200
-    assert viewer.post(reverse("market:survey_publish", args=[draft.pk])).status_code == 403
+    assert viewer.get(reverse("market:survey_targets", args=[draft.pk])).status_code == 200
+    assert viewer.post(reverse("market:survey_publish", args=[draft.pk])).status_code == 404
+    assert viewer.get(reverse("market:survey_edit", args=[draft.pk])).status_code == 404
+    assert viewer.post(reverse("market:survey_question_add", args=[draft.pk]), {}).status_code == 404
     assert viewer.get(reverse("market:survey_create")).status_code == 404

@@ -108,6 +108,19 @@ def organiser_campaign(*, user: Any, pk: Any) -> SurveyCampaign:
         raise Http404(SurveyCampaign._meta.verbose_name) from exc
 
 
+def changeable_campaign(*, user: Any, pk: Any) -> SurveyCampaign:
+    """One campaign the user organises and may change, else 404: a viewer of the organiser reads the builder, the
+    targets and the results, but its write routes answer as for a campaign it cannot reach."""
+    try:
+        return (
+            organiser_campaigns(user=user)
+            .filter(pk__in=SurveyCampaign.objects.restrict(user, Action.CHANGE).values("pk"))
+            .get(pk=pk)
+        )
+    except (SurveyCampaign.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404(SurveyCampaign._meta.verbose_name) from exc
+
+
 def is_organiser(user: Any, campaign: SurveyCampaign) -> bool:
     return organised(user).filter(pk=campaign.pk).exists()
 

@@ -11,7 +11,7 @@ naming the field); the services decide who may act (their `PermissionDenied` ans
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
@@ -72,6 +72,15 @@ def _demand_out(user: Any, pk: int) -> Demand:
 def _demand(user: Any, demand_id: int) -> Demand:
     require(user, Demand, Action.VIEW)
     return scoped_get(Demand, user=user, pk=demand_id)
+
+
+def _demand_to_change(user: Any, demand_id: int) -> Demand:
+    """A demand the caller may change: 404 when it cannot see it, 403 when it only reads it — decided before any
+    reference in the body is resolved, so that a reader learns nothing from a 400 about the body."""
+    demand = _demand(user, demand_id)
+    if not Demand.objects.restrict(user, Action.CHANGE).filter(pk=demand.pk).exists():
+        raise PermissionDenied
+    return demand
 
 
 def _ranked(user: Any, demand: Demand) -> list[Match]:
@@ -204,7 +213,7 @@ def demand_link_loan(request: HttpRequest, payload: MarketDemandLoanIn, demand_i
     from ipledge.lending.models import Loan
 
     user = caller(request)
-    demand = _demand(user, demand_id)
+    demand = _demand_to_change(user, demand_id)
     loan = resolve(Loan, user=user, action=Action.VIEW, field="loan_id", label_en="loan", pk=payload.loan_id)
     try:
         services.demand_link_loan(demand=demand, loan=loan, acting_user=user)

@@ -134,7 +134,7 @@ def survey_create(request: AuthenticatedRequest) -> HttpResponse:
 
 def survey_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     if not _actions(user, campaign)["can_edit"]:
         raise PermissionDenied
     form = CampaignForm(request.POST or None, campaign=campaign)
@@ -202,7 +202,7 @@ def survey_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     form = QuestionForm(request.POST, prefix="new")
     if form.is_valid():
         try:
@@ -216,7 +216,7 @@ def survey_question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 def _question(user: Any, pk: int) -> SurveyQuestion:
     question = scoped_get(SurveyQuestion, user=user, pk=pk)
-    selectors.organiser_campaign(user=user, pk=question.campaign_id)
+    selectors.changeable_campaign(user=user, pk=question.campaign_id)
     return question
 
 
@@ -354,7 +354,7 @@ def survey_targets(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def survey_target_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
     target = scoped_get(SurveyTarget, user=user, pk=pk)
-    campaign = selectors.organiser_campaign(user=user, pk=target.campaign_id)
+    campaign = selectors.changeable_campaign(user=user, pk=target.campaign_id)
     try:
         services.target_remove(target=target, acting_user=user)
     except ValidationError as exc:
@@ -372,7 +372,7 @@ def survey_target_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse
 @require_POST
 def survey_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     try:
         campaign = services.campaign_publish(campaign=campaign, acting_user=user)
     except ValidationError as exc:
@@ -387,7 +387,7 @@ def survey_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_remind(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     try:
         count = services.campaign_remind(campaign=campaign, acting_user=user)
     except ValidationError as exc:
@@ -408,7 +408,7 @@ def survey_remind(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_close(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     try:
         services.campaign_close(campaign=campaign, acting_user=user)
     except ValidationError as exc:
@@ -421,7 +421,7 @@ def survey_close(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_repeat(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     try:
         successor = services.campaign_repeat(campaign=campaign, acting_user=user)
     except ValidationError as exc:
@@ -438,7 +438,7 @@ def survey_repeat(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
-    campaign = selectors.organiser_campaign(user=user, pk=pk)
+    campaign = selectors.changeable_campaign(user=user, pk=pk)
     try:
         services.campaign_delete(campaign=campaign, acting_user=user)
     except ValidationError as exc:
