@@ -70,7 +70,7 @@ def current_rates(day: datetime.date | None = None) -> engine.Rates:
 
     def quote(tenor: str) -> int | None:
         try:
-            return int((lpr_rate_on(tenor=tenor, day=day) * 100).to_integral_value())
+            return int((lpr_rate_on(tenor=tenor, day=day) * 10_000).to_integral_value())  # 0.0300 → 300 bp
         except ValidationError:
             return None
 
