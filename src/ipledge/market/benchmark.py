@@ -12,9 +12,11 @@ seed; mixes below; *not* read from the database and not timed: `generate_seconds
   a server keeps them between requests, and `demand_match` reads them from the database anyway).
 - `seconds_all`: every demand against every product, in chunks of `chunk` (2,000) demands — preparing the products
   and each chunk, the eligibility of every pair, the scores, the full ranks per demand and the top-k (10) products
-  of each demand. The chunks are shared among `workers` processes (default the CPU count up to 2; the blocks are
-  small NumPy operations, so threads would mostly wait for each other on the GIL); starting them (a fresh
-  interpreter importing Polars and NumPy) is timed too. `cpu_seconds_all` is the CPU time spent on it (this process and its
+  of each demand, in one process by default. With `workers` > 1 the chunks are shared among that many processes
+  (the blocks are small NumPy operations, so threads would mostly wait for each other on the GIL); starting them
+  (a fresh interpreter importing Polars and NumPy) is timed too. On the 2-vCPU machine the figures were taken on,
+  two busy processes get about one core's throughput (a pure-Python loop run twice in parallel takes 1.8× as
+  long as once), so a second worker only adds its start-up and the pickling of the chunks: default 1. `cpu_seconds_all` is the CPU time spent on it (this process and its
   workers): on a shared, busy machine the wall time says more about the neighbours than about the engine.
 - Baseline: the naive way, one pair at a time in Python (`engine.reference.match_demand`, the same rules and
   arithmetic), on `baseline_sample` (default 20) demands × all products; extrapolated to all demands
@@ -331,7 +333,7 @@ def run_benchmark(
     if products < 1 or demands < 1 or one_samples < 1 or baseline_sample < 1:
         raise ValueError("products, demands, one_samples and baseline_sample must be positive")
     say = log or (lambda _msg: None)
-    workers = workers or min(2, os.cpu_count() or 1)
+    workers = workers or 1
     load_average = [round(x, 2) for x in os.getloadavg()]  # shared machines: say how busy this one was
     started = time.perf_counter()
     product_frame = synthetic_products(products, seed=seed)

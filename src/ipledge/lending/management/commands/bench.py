@@ -195,6 +195,7 @@ class Command(BaseCommand):
             "--baseline-demands", type=int, default=20, help="matching: demands of the per-pair Python loop"
         )
         parser.add_argument("--one-samples", type=int, default=200, help="matching: demands timed one at a time (p95)")
+        parser.add_argument("--workers", type=int, default=1, help="matching: processes sharing the demand chunks")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "valuation":
@@ -323,6 +324,7 @@ class Command(BaseCommand):
                 seed=DEFAULT_SEED if options["seed"] is None else options["seed"],
                 one_samples=options["one_samples"],
                 baseline_sample=options["baseline_demands"],
+                workers=options["workers"],
                 log=lambda msg: self.stderr.write(f"  {msg}"),
             )
         except ValueError as exc:
