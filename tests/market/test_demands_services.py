@@ -196,6 +196,24 @@ def test_link_loan_needs_the_enterprises_granted_loan(world: World) -> None:
     assert codes(caught.value, "loan") == ["loan_taken"]
 
 
+def test_the_lending_bank_records_its_loan_on_a_demand_shared_with_it(world: World) -> None:
+    """A lead became a loan: the bank that lent (or an office above it) may say so on the demand it was shown; a bank
+    that did not lend, a bank the demand was not shared with and a read-only role may not."""
+    demand = post(world, share_with_matching_banks=False, banks=("bank1_sub",))
+    loan = granted_loan(world, "e1", "bank1_sub")
+    with pytest.raises(PermissionDenied):  # shown the demand, but the loan is another bank's
+        services.demand_link_loan(
+            demand=demand, loan=granted_loan(world, "e1", "bank2"), acting_user=world.user("bank1_sub")
+        )
+    with pytest.raises(PermissionDenied):  # lent by a bank below it, but the demand was not shared with bank2 at all
+        services.demand_link_loan(demand=demand, loan=loan, acting_user=world.user("bank2"))
+    with pytest.raises(PermissionDenied):  # a viewer of the lending bank reads but does not write
+        services.demand_link_loan(demand=demand, loan=loan, acting_user=world.user("bank1_sub", Role.VIEWER))
+    services.demand_link_loan(demand=demand, loan=loan, acting_user=world.user("bank1_sub"))
+    demand.refresh_from_db()
+    assert demand.status == DemandStatus.FINANCED and demand.loan == loan
+
+
 def test_demands_expire_past_their_date_only(world: World) -> None:
     soon = post(world, expires_on=TODAY + datetime.timedelta(days=3))
     later = post(world)

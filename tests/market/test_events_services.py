@@ -26,7 +26,7 @@ from ipledge.market.choices import (
     ProductStatus,
 )
 from ipledge.market.engine import scheduling
-from ipledge.market.models import EventParticipant, Meeting
+from ipledge.market.models import DemandShare, EventParticipant, Meeting
 from ipledge.market.services import events as services
 from tests.lending.factories import approved_loan
 from tests.market.factories_events import (
@@ -669,7 +669,24 @@ def test_loan_outcome_checks_the_loan_and_marks_the_demand_financed(world: World
     assert event_audit.changes["extra"]["demand_link"] == "linked"
 
 
-def test_a_bank_recording_a_loan_does_not_close_the_demand_it_may_not_change(world: World) -> None:
+def test_the_lending_bank_recording_a_loan_closes_the_demand_shared_with_it(world: World) -> None:
+    s = event_with_matches(world)
+    DemandShare.objects.create(demand=s.demands["e2"], bank=world.orgs["bank2"])
+    services.meetings_propose(event=s.event, acting_user=world.user("park1"))
+    m = _meeting(s, "bank2", "e2")
+    loan = approved_loan(world, borrower="e2", bank="bank2", principal="600000.00", start=business_date())
+    with as_of(s.event.event_date):
+        m = services.meeting_record_outcome(
+            meeting=m, status="held", outcome="loan", loan=loan, acting_user=world.user("bank2")
+        )
+    assert m.loan == loan
+    s.demands["e2"].refresh_from_db()
+    assert s.demands["e2"].status == DemandStatus.FINANCED and s.demands["e2"].loan == loan
+    audit = AuditEvent.objects.get(action="meeting.loan_demand", object_id=str(m.pk))
+    assert audit.changes["extra"]["demand_link"] == "linked"
+
+
+def test_a_bank_the_demand_was_not_shared_with_records_the_loan_on_the_meeting_only(world: World) -> None:
     s = event_with_matches(world)
     services.meetings_propose(event=s.event, acting_user=world.user("park1"))
     m = _meeting(s, "bank2", "e2")

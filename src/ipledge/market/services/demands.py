@@ -381,6 +381,19 @@ def _require(user: User, demand: Demand, action: str, what: str) -> None:
         raise PermissionDenied(f"only the enterprise or its park may {what}")
 
 
+def _is_lending_bank(user: User, demand: Demand, loan: Any) -> bool:
+    """The bank that made the loan (or an office above it) may record it on a demand the enterprise shared with it:
+    the lead became a loan, which the bank knows first (e.g. at a matchmaking event)."""
+    scope = scope_for(user)
+    return (
+        scope is not None
+        and scope.kind == OrganisationKind.BANK
+        and scope.may(Action.CHANGE)
+        and loan.bank.tree_path.startswith(scope.org_tree_path)
+        and Demand.objects.restrict(user, Action.VIEW).filter(pk=demand.pk).exists()
+    )
+
+
 def _lock(demand: Demand) -> Demand:
     return Demand.objects.select_for_update().get(pk=demand.pk)
 
@@ -525,11 +538,12 @@ def demand_link_loan(*, demand: Demand, loan: Any, acting_user: User) -> Demand:
     """The demand was met: link the enterprise's loan (approved or beyond) and close the demand as financed."""
     from ipledge.lending.models import Loan
 
-    _require(acting_user, demand, Action.CHANGE, "record the loan of a demand")
+    loan = Loan.objects.select_related("bank").get(pk=loan.pk)
+    if not _is_lending_bank(acting_user, demand, loan):
+        _require(acting_user, demand, Action.CHANGE, "record the loan of a demand")
     demand = _lock(demand)
     if demand.status not in ACTIVE_DEMAND_STATUSES:
         raise _refuse_transition(demand, DemandStatus.FINANCED)
-    loan = Loan.objects.select_related("bank").get(pk=loan.pk)
     if loan.borrower_id != demand.enterprise_id:
         raise _error("loan", _("贷款 %(ref)s 的借款企业不是本需求的企业。"), "other_borrower", {"ref": loan.reference})
     if loan.status in UNGRANTED_LOAN_STATUSES:

@@ -849,8 +849,8 @@ def _link_demand(meeting: Meeting, loan: Any, acting_user: User) -> str:
         with transaction.atomic():
             demand_link_loan(demand=demand, loan=loan, acting_user=acting_user)
     except PermissionDenied:
-        # The demands area decides who may close a demand (today the enterprise or its park, not the bank): the
-        # loan stays on the meeting and the audit event says the demand was not closed.
+        # The demands area decides who may close a demand (the enterprise, its park, or the lending bank when the
+        # demand was shared with it): otherwise the loan stays on the meeting and the audit event says so.
         return "not_permitted"
     return "linked"
 
