@@ -1100,6 +1100,15 @@ def test_api_create_enterprise_only_where_allowed(keyed_world) -> None:  # type:
     assert not failures, "\n".join(failures[:20])
 
 
+# Pages declared as "page" whose URL carries keys (each checked in its feature's tests), for the anonymous check.
+PAGE_KWARGS: dict[str, dict[str, int]] = {
+    "market:product_version_edit": {"pk": 1},
+    "market:event_participant_withdraw": {"pk": 1, "participant_pk": 1},
+    "market:event_meeting_cancel": {"pk": 1, "meeting_pk": 1},
+    "market:event_meeting_outcome": {"pk": 1, "meeting_pk": 1},
+}
+
+
 def test_anonymous_gets_nothing() -> None:
     client = Client()
     for (method, path), (kind, _m, _a) in API_ROUTES.items():
@@ -1118,7 +1127,7 @@ def test_anonymous_gets_nothing() -> None:
     for name, (kind, _m, _a) in UI_ROUTES.items():
         takes_args = name.endswith(("_errors", "import_template"))
         if kind in ("list", "page", "create") and not takes_args and "kind_fields" not in name:
-            response = client.get(reverse(name))
+            response = client.get(reverse(name, kwargs=PAGE_KWARGS.get(name)))
             assert response.status_code == 302 and "/login/" in response["Location"], name
 
 
