@@ -249,7 +249,9 @@ def _require_campaign(user: User, campaign: SurveyCampaign, what: str) -> None:
 
 
 def _locked(campaign: SurveyCampaign) -> SurveyCampaign:
-    return SurveyCampaign.objects.select_for_update().select_related("organiser__region").get(pk=campaign.pk)
+    return (
+        SurveyCampaign.objects.select_for_update(of=("self",)).select_related("organiser__region").get(pk=campaign.pk)
+    )
 
 
 def _require_draft(campaign: SurveyCampaign) -> None:
