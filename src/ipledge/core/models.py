@@ -137,6 +137,8 @@ class User(AbstractUser):
     )
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.VIEWER)
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)
+    # Part of the session hash: raising it ends every session of the user at once ("log out everywhere").
+    session_generation = models.PositiveIntegerField(_("会话代次"), default=0, editable=False)
 
     objects = ScopedUserManager()  # type: ignore[misc]
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
@@ -227,6 +229,9 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    # The actions (view/add/change/delete/approve) the key may take: a subset of what its role allows.
+    actions = models.JSONField(_("允许的操作"), default=list, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(_("每分钟请求上限"), default=600)
 
     objects = RestrictedManager()
 
@@ -234,6 +239,13 @@ class ApiKey(models.Model):
         verbose_name = _("API 密钥")
         verbose_name_plural = _("API 密钥")
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_limit_per_minute__gte=1) & Q(rate_limit_per_minute__lte=100_000),
+                name="core_apikey_rate_limit_range",
+                violation_error_message=_("每分钟请求上限应在 1 至 100000 之间。"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -246,3 +258,45 @@ class ApiKey(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": str(self.id), "name": self.name, "prefix": self.prefix, "role": self.role}
+
+
+class ApiCall(models.Model):
+    """One call to the API (API 调用记录): who called (key or session user), what, the answer and how long it took.
+
+    Written for every call, reads included, so that an organisation can account for each use of its keys.
+    """
+
+    occurred_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    api_key = models.ForeignKey(
+        ApiKey, verbose_name=_("API 密钥"), null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("机构"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    method = models.CharField(_("方法"), max_length=8)
+    path = models.CharField(_("路径"), max_length=512)
+    status_code = models.PositiveSmallIntegerField(_("状态码"))
+    duration_ms = models.PositiveIntegerField(_("耗时（毫秒）"), default=0)
+    request_id = models.CharField(_("请求编号"), max_length=64, blank=True, db_index=True)
+    client_ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("API 调用记录")
+        verbose_name_plural = _("API 调用记录")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["api_key", "occurred_at"]), models.Index(fields=["organisation", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status_code}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope, action: str) -> Q | None:
+        # An organisation's administrators account for the calls made with its keys and by its people.
+        if action != Action.VIEW or scope.role != Role.ADMIN:
+            return None
+        return Q(organisation_id=scope.organisation_id)

@@ -129,6 +129,10 @@ class Enterprise(models.Model):
     )
     is_high_tech = models.BooleanField(_("高新技术企业"), default=False)
     is_specialised = models.BooleanField(_("专精特新"), default=False)
+    # Personal data (个人信息): shown in full only to the roles that need it, masked elsewhere (see core.privacy).
+    legal_representative = models.CharField(_("法定代表人"), max_length=64, blank=True)
+    legal_representative_id_number = models.CharField(_("法定代表人证件号码"), max_length=18, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
