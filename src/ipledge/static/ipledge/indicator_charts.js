@@ -1,4 +1,3 @@
-<script>
 /* Indicator charts; data from the json_script tag #indicator-charts rendered by the server. */
 (function () {
   "use strict";
@@ -59,4 +58,3 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();
-</script>
