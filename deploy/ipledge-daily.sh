@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The platform's daily batch, in dependency order (run by ipledge-daily.timer on ONE machine only).
+# Each command is idempotent: a re-run after a failure finishes the day without doing anything twice.
+set -euo pipefail
+IPLEDGE=${IPLEDGE:-/srv/ipledge/venv/bin/ipledge}
+"$IPLEDGE" close_of_business
+"$IPLEDGE" scan_pledge_alerts
+"$IPLEDGE" compensation scan
+"$IPLEDGE" disposal close-auctions
+"$IPLEDGE" screening expire-lines
+"$IPLEDGE" market expire-demands
+"$IPLEDGE" market close-surveys
+"$IPLEDGE" market remind-surveys
+"$IPLEDGE" market close-events
+"$IPLEDGE" clearsessions
+"$IPLEDGE" backup --output "/srv/ipledge/backups/ipledge-$(date +%Y%m%d).backup"
