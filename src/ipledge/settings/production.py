@@ -27,7 +27,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" and not env.bool(
     "IPLEDGE_ALLOW_SQLITE", default=False
 ):
-    raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL=postgres://… (or IPLEDGE_ALLOW_SQLITE=true).")
+    raise ImproperlyConfigured(
+        "Production runs on PostgreSQL: set DATABASE_URL=postgres://… (or IPLEDGE_ALLOW_SQLITE=true)."
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -49,8 +51,8 @@ SESSION_COOKIE_NAME = "__Host-ipledge-session"
 CSRF_COOKIE_NAME = "__Host-ipledge-csrf"
 
 # Structured logs to stdout, collected by journald (or the container runtime); one line per request.
-LOGGING["handlers"]["console"]["formatter"] = env("IPLEDGE_LOG_FORMAT", default="json")
-LOGGING["loggers"]["ipledge.request"]["level"] = "INFO"
+LOGGING["handlers"]["console"]["formatter"] = env("IPLEDGE_LOG_FORMAT", default="json")  # type: ignore[index]
+LOGGING["loggers"]["ipledge.request"]["level"] = "INFO"  # type: ignore[index]
 
 # Sessions, throttling counters and rate limits must be shared by every app server.
 CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://ipledge_cache")}
