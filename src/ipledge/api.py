@@ -8,9 +8,13 @@ public, since they describe the interface and hold no data. Every error answers 
 from __future__ import annotations
 
 import functools
+import ipaddress
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Router
@@ -20,6 +24,8 @@ from ninja.renderers import JSONRenderer
 from ipledge.compensation.api import router as compensation_router
 from ipledge.core.api import router as core_router
 from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
+from ipledge.core.context import current_request_id
+from ipledge.core.services import api_call_record
 from ipledge.disposal.api import router as disposal_router
 from ipledge.lending.api import router as lending_router
 from ipledge.lending.indicator_api import router as lending_indicator_router
@@ -35,7 +41,9 @@ DESCRIPTION = """\
 
 Every error has the shape `{"errors": [{"field", "rule", "message", "message_en"}], "request_id"}`:
 400 a domain rule was broken, 401 not authenticated, 403 your role cannot do this at all, 404 not found or
-outside your scope (the same answer), 409 conflict, 422 the request does not match the schema.
+outside your scope (the same answer), 409 conflict, 422 the request does not match the schema, 429 the API key
+went over its per-minute limit (`rule: "throttled"`; wait `Retry-After` seconds). Every call is recorded with its
+key (or session user), status and duration; an organisation's administrators read them at `/api-calls`.
 Money is a decimal string in yuan (`"35000000.00"`); dates are ISO 8601. Lists take `page` and `page_size`
 (default 50, at most 500).
 """
@@ -47,40 +55,69 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+# The interface's own description is not a call on anyone's data: not recorded in ApiCall.
+UNRECORDED_URL_NAMES = frozenset({"openapi-json", "openapi-view"})
+
+logger = logging.getLogger("ipledge.api")
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR as the server saw it; behind nginx the deployment passes the real client address through.
+    value = request.META.get("REMOTE_ADDR", "")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def record_call(request: HttpRequest, status_code: int, started: float) -> None:
+    """Write the call's ApiCall row; never fails the request (a lost record is logged instead)."""
+    key = getattr(request, "api_key", None)
+    user = None
+    if key is None:
+        user = getattr(request, "auth_user", None) or getattr(request, "user", None)
+        if user is not None and not getattr(user, "is_authenticated", False):
+            user = None
+    try:
+        # A savepoint when inside a transaction (ATOMIC_REQUESTS, tests), so a failed insert cannot poison it.
+        with transaction.atomic(savepoint=True):
+            api_call_record(
+                api_key=key,
+                user=user,
+                method=request.method or "",
+                path=request.path,
+                status_code=status_code,
+                duration_ms=round((time.perf_counter() - started) * 1000),
+                request_id=current_request_id(),
+                client_ip=_client_ip(request),
+            )
+    except DatabaseError:
+        logger.exception("could not record API call %s %s", request.method, request.path)
+
+
 class IpledgeAPI(NinjaAPI):
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         urls = super()._get_urls()
         for pattern in urls:
             if isinstance(pattern, URLPattern):
-                pattern.callback = self._wrap_view(pattern.callback)
+                pattern.callback = self._wrap_view(pattern.callback, record=pattern.name not in UNRECORDED_URL_NAMES)
         return urls
 
-    def _wrap_view(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-        """Django-level view wrapper: no login redirect, and the answers ninja gives outside its exception
-        handlers (405 on a known path, 404 on the bare root) in the error shape too."""
+    def _wrap_view(
+        self, view: Callable[..., HttpResponseBase], *, record: bool = True
+    ) -> Callable[..., HttpResponseBase]:
+        """Django-level view wrapper: no login redirect, the answers ninja gives outside its exception handlers
+        (405 on a known path, 404 on the bare root) in the error shape too, and one ApiCall row per call.
+
+        The row is written here, after the handler has returned and any transaction of its own has ended, so a
+        write that failed and rolled back is still recorded (with its error status)."""
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            try:
-                response = view(request, *args, **kwargs)
-            except Http404:
-                return self.on_exception(request, Http404(""))
-            if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
-                allow = response.get("Allow", "")
-                response = error_response(
-                    self,
-                    request,
-                    405,
-                    [
-                        error_item(
-                            None,
-                            "method_not_allowed",
-                            f"不支持此请求方法，可用：{allow}。",
-                            f"Method not allowed; use {allow}.",
-                        )
-                    ],
-                )
-                response["Allow"] = allow
+            started = time.perf_counter()
+            response = self._answer(view, request, *args, **kwargs)
+            if record:
+                record_call(request, response.status_code, started)
             return response
 
         # The API authenticates by itself (API keys have no session), so Django's LoginRequiredMiddleware must not
@@ -88,6 +125,31 @@ class IpledgeAPI(NinjaAPI):
         wrapper.login_required = False  # type: ignore[attr-defined]
         wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)  # type: ignore[attr-defined]
         return wrapper
+
+    def _answer(
+        self, view: Callable[..., HttpResponseBase], request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return self.on_exception(request, Http404(""))
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allow = response.get("Allow", "")
+            response = error_response(
+                self,
+                request,
+                405,
+                [
+                    error_item(
+                        None,
+                        "method_not_allowed",
+                        f"不支持此请求方法，可用：{allow}。",
+                        f"Method not allowed; use {allow}.",
+                    )
+                ],
+            )
+            response["Allow"] = allow
+        return response
 
 
 api = IpledgeAPI(

@@ -31,9 +31,9 @@ from ipledge.compensation.models import (
     StressRun,
 )
 from ipledge.core.choices import AdminLevel, OrganisationKind, Role
-from ipledge.core.models import ApiKey, AuditEvent, Organisation, Region, User
+from ipledge.core.models import ApiCall, ApiKey, AuditEvent, Organisation, Region, User
 from ipledge.core.scoping import Action, RestrictedQuerySet
-from ipledge.core.services import api_key_create
+from ipledge.core.services import api_call_record, api_key_create
 from ipledge.disposal.models import (
     AuctionSession,
     Bid,
@@ -190,6 +190,11 @@ def audit_oracle(user: User, action: str, obj: AuditEvent) -> bool:
 
 def api_key_oracle(user: User, action: str, obj: ApiKey) -> bool:
     return user.role == Role.ADMIN and action != Action.APPROVE and obj.organisation_id == user.organisation_id
+
+
+def api_call_oracle(user: User, action: str, obj: ApiCall) -> bool:
+    # The organisation's own admins only (not its parent's): each organisation accounts for its own keys.
+    return action == Action.VIEW and user.role == Role.ADMIN and obj.organisation_id == user.organisation_id
 
 
 def park_oracle(user: User, action: str, obj: Park) -> bool:
@@ -842,6 +847,7 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     User: user_oracle,
     AuditEvent: audit_oracle,
     ApiKey: api_key_oracle,
+    ApiCall: api_call_oracle,
     Park: park_oracle,
     Enterprise: enterprise_oracle,
     ParkMembership: membership_oracle,
@@ -971,9 +977,31 @@ def matrix_world(_module_world, db):  # type: ignore[no-untyped-def]
 def _populate(world):  # type: ignore[no-untyped-def]
     """The world plus rows that only exist after use: API keys, and audit events made by real users."""
     for key in ("bank1", "bank2", "park1"):
-        api_key_create(
+        api_key, _ = api_key_create(
             organisation=world.orgs[key], name=f"{key}-etl", role=Role.VIEWER, acting_user=world.user(key, Role.ADMIN)
         )
+        # API calls: one with the key, one by a person of the organisation (and below, one nobody's).
+        for call_key, call_user in ((api_key, None), (None, world.user(key, Role.OPERATOR))):
+            api_call_record(
+                api_key=call_key,
+                user=call_user,
+                method="GET",
+                path="/api/v1/me",
+                status_code=200,
+                duration_ms=3,
+                request_id="matrix",
+                client_ip="127.0.0.1",
+            )
+    api_call_record(
+        api_key=None,
+        user=None,
+        method="GET",
+        path="/api/v1/me",
+        status_code=401,
+        duration_ms=1,
+        request_id="matrix",
+        client_ip=None,
+    )
     park_update(park=world.parks["p1"], data={"is_key_park": False}, acting_user=world.user("park1", Role.ADMIN))
     enterprise_update(enterprise=world.enterprises["e2"], data={"employees": 310}, acting_user=world.user("park2"))
     membership_add(

@@ -16,8 +16,10 @@ from . import selectors, services
 from .apikit import MAX_ID, ApiError, Paginated, caller, error_responses, may, require
 from .choices import RegionLevel
 from .identifiers import VALIDATORS
-from .models import ApiKey, AuditEvent, Organisation, Region
+from .models import ApiCall, ApiKey, AuditEvent, Organisation, Region
 from .schemas import (
+    ApiCallFilter,
+    ApiCallOut,
     ApiKeyCreatedOut,
     ApiKeyIn,
     ApiKeyOut,
@@ -186,6 +188,8 @@ def api_key_create(request: HttpRequest, payload: ApiKeyIn) -> Status[dict[str, 
             role=payload.role,
             acting_user=user,
             expires_at=payload.expires_at,
+            actions=payload.actions,
+            rate_limit_per_minute=payload.rate_limit_per_minute,
         )
     return Status(201, {"key": key, "secret": secret})
 
@@ -201,6 +205,26 @@ def api_key_revoke(request: HttpRequest, key_id: uuid.UUID) -> ApiKey:
     with transaction.atomic():
         key = scoped_get(ApiKey, user=user, pk=key_id, action=Action.CHANGE)
         return services.api_key_revoke(key=key, acting_user=user)
+
+
+# ---------------------------------------------------------------------------
+# API calls
+# ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/api-calls",
+    response={200: list[ApiCallOut], **error_responses(403, 404)},
+    summary="Calls to this API made with your organisation's keys or by its people (admins)",
+)
+@paginate(Paginated)
+def api_call_list(request: HttpRequest, filters: Query[ApiCallFilter]) -> QuerySet[ApiCall]:
+    user = caller(request)
+    require(user, ApiCall, Action.VIEW)
+    if filters.key_id is not None:
+        # Another organisation's key is not yours to ask about: 404, as for a key that does not exist.
+        scoped_get(ApiKey, user=user, pk=filters.key_id)
+    return selectors.api_call_list(user=user, filters=filters.dict(exclude_none=True))
 
 
 # ---------------------------------------------------------------------------

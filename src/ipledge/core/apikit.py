@@ -36,6 +36,7 @@ from ninja.pagination import PaginationBase
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
 
+from . import ratelimit
 from .context import api_key_id_var, current_request_id
 from .models import User
 from .schemas import ErrorOut
@@ -73,9 +74,11 @@ class ApiError(Exception):
         *,
         field: str | None = None,
         errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status = status
         self.errors = errors or [error_item(field, rule, message, message_en)]
+        self.headers = headers or {}
         super().__init__(message)
 
 
@@ -91,8 +94,9 @@ def not_found_ref(field: str, label_zh: str, label_en: str) -> ApiError:
 
 
 def error_responses(*codes: int) -> dict[int, type[Schema]]:
-    """OpenAPI `response=` entries for the error answers an endpoint can give (401 and 422 always)."""
-    return {code: ErrorOut for code in sorted({401, 422, *codes})}
+    """OpenAPI `response=` entries for the error answers an endpoint can give (401, 422 and 429 always: any call
+    may carry a key, and every key is rate-limited)."""
+    return {code: ErrorOut for code in sorted({401, 422, 429, *codes})}
 
 
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:
@@ -206,7 +210,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(ApiError)
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-        return error_response(api, request, exc.status, exc.errors)
+        response = error_response(api, request, exc.status, exc.errors)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
@@ -273,6 +280,15 @@ def _authenticate_key(request: HttpRequest, secret: str) -> User:
     request.api_key = key  # type: ignore[attr-defined]
     # Reset by `request_context` when the request ends; audit events written meanwhile record the key.
     api_key_id_var.set(str(key.pk))
+    decision = ratelimit.hit(str(key.pk), key.rate_limit_per_minute)
+    if not decision.allowed:
+        raise ApiError(
+            429,
+            "throttled",
+            f"请求过于频繁：此密钥每分钟最多 {decision.limit} 次，请 {decision.retry_after} 秒后再试。",
+            f"Too many requests: this key allows {decision.limit} per minute; retry in {decision.retry_after} s.",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
     return principal
 
 
@@ -450,6 +466,7 @@ MODEL_EN = {
     "ipright": "IP right",
     "organisation": "organisation",
     "apikey": "API key",
+    "apicall": "API call",
     "auditevent": "audit event",
     "region": "region",
     "user": "user",

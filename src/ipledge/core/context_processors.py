@@ -56,7 +56,7 @@ class NavSection:
 def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     from ipledge.registry.models import Enterprise, IPRight, Park
 
-    from .models import ApiKey, AuditEvent
+    from .models import ApiCall, ApiKey, AuditEvent
 
     sections = [NavSection(_("概览"), [NavItem(_("工作台"), "dashboard", "speedometer2")])]
     registry = NavSection(_("登记簿"))
@@ -106,6 +106,8 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
         system.items.append(NavItem(pgettext_lazy("nav", "用户"), "users", "people", ("user_",)))
     if can(user, ApiKey):
         system.items.append(NavItem(_("API 密钥"), "api_keys", "key", ("api_key_",)))
+    if can(user, ApiCall):
+        system.items.append(NavItem(_("API 调用记录"), "api_calls", "activity"))
     if system.items:
         sections.append(system)
     for section in sections:

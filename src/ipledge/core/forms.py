@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Role
-from .models import Organisation
+from .models import ApiKey, Organisation
+from .scoping import ROLE_ACTIONS, Action
 
 
 def _add_class(widget: forms.Widget, css: str) -> None:
@@ -97,12 +98,46 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+ACTION_LABELS = {
+    Action.VIEW: _("查看"),
+    Action.ADD: _("新建"),
+    Action.CHANGE: _("修改"),
+    Action.DELETE: _("删除"),
+    Action.APPROVE: _("审批"),
+}
+
+
 class ApiKeyForm(BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("名称"), max_length=64, help_text=_("用于识别调用方，如“信易贷对接”。"))
     role = forms.ChoiceField(label=_("权限角色"), choices=Role.choices, initial=Role.VIEWER)
+    actions = forms.MultipleChoiceField(
+        label=_("允许的操作"),
+        required=False,
+        choices=[(a.value, ACTION_LABELS[a]) for a in Action],
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text=_("只能选择该角色可执行的操作；不选则为该角色的全部操作。"),
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        label=_("每分钟请求上限"),
+        min_value=1,
+        max_value=100_000,
+        initial=600,
+        help_text=_("超过后返回 429，需等到下一分钟。"),
+    )
     expires_on = forms.DateField(
         label=_("过期日期"), required=False, widget=DateInput(), help_text=_("留空表示不过期；过期日当天结束时失效。")
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actions"].widget.attrs["class"] = "form-check-input"
+        # The page's script greys out the actions the chosen role cannot take; the service decides either way.
+        role_actions = {role: " ".join(sorted(a.value for a in acts)) for role, acts in ROLE_ACTIONS.items()}
+        self.fields["role"].widget.attrs.update({f"data-actions-{r}": v for r, v in role_actions.items()})
+        self.fields["role"].widget.attrs["data-role-actions"] = "id_actions"
+
+    def clean_actions(self) -> list[str] | None:
+        return self.cleaned_data.get("actions") or None
 
     def clean_expires_on(self) -> datetime.date | None:
         value = self.cleaned_data.get("expires_on")
@@ -162,6 +197,34 @@ def audit_object_type_choices() -> list[tuple[str, Any]]:
         if m._meta.app_label in ("core", "registry") and not m.__name__.startswith("Historical")
     ]
     return [("", _("全部")), *((m._meta.label_lower, str(m._meta.verbose_name)) for m in models)]
+
+
+class ApiCallFilterForm(BootstrapMixin, forms.Form):
+    key = forms.ModelChoiceField(label=_("API 密钥"), required=False, queryset=ApiKey.objects.none())
+    status_code = forms.IntegerField(label=_("状态码"), required=False, min_value=100, max_value=599)
+    since = forms.DateField(label=_("起始日期"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("截止日期"), required=False, widget=DateInput())
+
+    def __init__(self, *args: Any, keys: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["key"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = keys
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", ValidationError(_("截止日期不能早于起始日期。"), code="date_order"))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = dict(self.cleaned_data)
+        key = data.pop("key", None)
+        data["key_id"] = key.pk if key is not None else None
+        return {k: v for k, v in data.items() if v not in (None, "")}
 
 
 class AuditFilterForm(BootstrapMixin, forms.Form):

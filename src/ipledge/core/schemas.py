@@ -169,6 +169,8 @@ class ApiKeyOut(Schema):
     expires_at: datetime.datetime | None
     revoked_at: datetime.datetime | None
     last_used_at: datetime.datetime | None
+    actions: list[str] = Field(..., description="What the key may do: a subset of its role's actions.")
+    rate_limit_per_minute: int
 
     @staticmethod
     def resolve_created_by(obj: Any) -> str | None:
@@ -179,11 +181,39 @@ class ApiKeyIn(InputSchema):
     name: str = Field(..., min_length=1, max_length=64)
     role: Role = Role.VIEWER
     expires_at: datetime.datetime | None = Field(None, description="ISO 8601 with a time zone; must be in the future.")
+    actions: list[str] | None = Field(
+        None,
+        max_length=5,
+        description="Actions the key may take (view, add, change, delete, approve), a subset of the role's; "
+        "default: all of the role's.",
+    )
+    rate_limit_per_minute: int = Field(600, ge=1, le=100_000, description="Calls per minute before 429.")
 
 
 class ApiKeyCreatedOut(Schema):
     key: ApiKeyOut
     secret: str = Field(..., description="Shown once: send it as `Authorization: Bearer <secret>` or `X-API-Key`.")
+
+
+class ApiCallOut(Schema):
+    id: int
+    occurred_at: datetime.datetime
+    api_key_id: uuid.UUID | None
+    user_id: int | None
+    organisation_id: int | None
+    method: str
+    path: str
+    status_code: int
+    duration_ms: int
+    request_id: str
+    client_ip: str | None
+
+
+class ApiCallFilter(Schema):
+    key_id: uuid.UUID | None = Field(None, description="Calls made with this key.")
+    status_code: int | None = Field(None, ge=100, le=599)
+    since: datetime.date | None = Field(None, description="Made on or after this date.")
+    until: datetime.date | None = Field(None, description="Made on or before this date.")
 
 
 # ---------------------------------------------------------------------------

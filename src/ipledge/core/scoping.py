@@ -52,11 +52,15 @@ class Scope:
     admin_level: str | None
     org_tree_path: str
     region_prefix: str | None  # "" for national bodies (whole country), None when the organisation has no region
+    # An API key's own action set (a subset of its role's); None for people, whose role alone decides.
+    key_actions: frozenset[str] | None = None
 
     def may(self, action: str) -> bool:
         if self.is_platform:
             return True
         if self.organisation_id is None:
+            return False
+        if self.key_actions is not None and str(action) not in self.key_actions:
             return False
         if self.kind in READ_ONLY_KINDS and action != Action.VIEW:
             return False
@@ -105,9 +109,18 @@ def scope_for(user: Any) -> Scope | None:
         admin_level=org.admin_level if org else None,
         org_tree_path=org.tree_path if org else "-",
         region_prefix=region_prefix,
+        key_actions=_key_actions(user),
     )
     user._ipledge_scope = scope
     return scope
+
+
+def _key_actions(user: Any) -> frozenset[str] | None:
+    """The action set of the API key a principal stands for (see `api_key_principal`); None for a person."""
+    key = getattr(user, "_api_key", None)
+    if key is None:
+        return None
+    return frozenset(str(a) for a in (key.actions or []))
 
 
 class ScopedModel(Protocol):

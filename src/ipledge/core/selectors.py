@@ -8,7 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.http import Http404
 
-from .models import ApiKey, AuditEvent, Organisation, User
+from .models import ApiCall, ApiKey, AuditEvent, Organisation, User
 from .scoping import Action
 
 M = TypeVar("M", bound=models.Model)
@@ -57,3 +57,17 @@ def object_history(*, user: Any, instance: models.Model) -> models.QuerySet[Audi
 
 def api_key_list(*, user: Any) -> models.QuerySet[ApiKey]:
     return ApiKey.objects.restrict(user, Action.VIEW).select_related("created_by")
+
+
+def api_call_list(*, user: Any, filters: dict[str, Any] | None = None) -> models.QuerySet[ApiCall]:
+    qs = ApiCall.objects.restrict(user, Action.VIEW).select_related("api_key", "user")
+    filters = filters or {}
+    if filters.get("key_id"):
+        qs = qs.filter(api_key_id=filters["key_id"])
+    if filters.get("status_code"):
+        qs = qs.filter(status_code=filters["status_code"])
+    if filters.get("since"):
+        qs = qs.filter(occurred_at__date__gte=filters["since"])
+    if filters.get("until"):
+        qs = qs.filter(occurred_at__date__lte=filters["until"])
+    return qs

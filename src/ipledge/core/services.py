@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -13,9 +14,14 @@ from django.utils.translation import gettext as _
 
 from .audit import audited_create, audited_update, record_event, snapshot
 from .choices import BankTier, OrganisationKind, Role
-from .models import ApiKey, Organisation, Region, User
+from .models import ApiCall, ApiKey, Organisation, Region, User
+from .scoping import ROLE_ACTIONS, Action
 
 API_KEY_PREFIX_LEN = 8
+DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+MIN_RATE_LIMIT = 1
+MAX_RATE_LIMIT = 100_000
+API_CALL_PATH_MAX = 512
 
 
 @transaction.atomic
@@ -94,13 +100,69 @@ def _hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _key_actions(role: str, actions: Iterable[str] | None) -> list[str]:
+    """The key's actions in a stable order; the role's actions by default, else a non-empty subset of them."""
+    allowed = ROLE_ACTIONS.get(role, frozenset())
+    if actions is None:
+        return [a.value for a in Action if a in allowed]
+    chosen = set()
+    for value in actions:
+        try:
+            chosen.add(Action(value))
+        except ValueError:
+            raise ValidationError(
+                {
+                    "actions": ValidationError(
+                        _("操作“%(action)s”无效，应为 view、add、change、delete 或 approve。"),
+                        code="choice",
+                        params={"action": value},
+                    )
+                }
+            ) from None
+    if not chosen:
+        raise ValidationError({"actions": ValidationError(_("请至少选择一项允许的操作。"), code="required")})
+    beyond = [a.value for a in Action if a in chosen and a not in allowed]
+    if beyond:
+        raise ValidationError(
+            {
+                "actions": ValidationError(
+                    _("该角色不能执行以下操作：%(actions)s。"),
+                    code="beyond_role",
+                    params={"actions": ", ".join(beyond)},
+                )
+            }
+        )
+    return [a.value for a in Action if a in chosen]
+
+
 @transaction.atomic
 def api_key_create(
-    *, organisation: Organisation, name: str, role: str, acting_user: User, expires_at: datetime | None = None
+    *,
+    organisation: Organisation,
+    name: str,
+    role: str,
+    acting_user: User,
+    expires_at: datetime | None = None,
+    actions: Iterable[str] | None = None,
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is shown once and never stored."""
+    """Create a key and return it with its secret, which is shown once and never stored.
+
+    `actions` narrows what the key may do below its role (default: everything the role may do).
+    """
     if role not in Role.values:
         raise ValidationError({"role": ValidationError(_("角色无效。"), code="choice")})
+    key_actions = _key_actions(role, actions)
+    if not MIN_RATE_LIMIT <= rate_limit_per_minute <= MAX_RATE_LIMIT:
+        raise ValidationError(
+            {
+                "rate_limit_per_minute": ValidationError(
+                    _("每分钟请求上限应在 %(min)s 至 %(max)s 之间。"),
+                    code="range",
+                    params={"min": MIN_RATE_LIMIT, "max": MAX_RATE_LIMIT},
+                )
+            }
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": ValidationError(_("过期时间必须晚于当前时间。"), code="future")})
     prefix = secrets.token_hex(API_KEY_PREFIX_LEN // 2)
@@ -113,6 +175,8 @@ def api_key_create(
         role=role,
         created_by=acting_user,
         expires_at=expires_at,
+        actions=key_actions,
+        rate_limit_per_minute=rate_limit_per_minute,
     )
     key.full_clean()
     key.save()
@@ -120,7 +184,14 @@ def api_key_create(
         acting_user=acting_user,
         action="api_key.create",
         instance=key,
-        new={"name": name, "role": role, "prefix": prefix},
+        new={
+            "name": name,
+            "role": role,
+            "prefix": prefix,
+            "actions": key_actions,
+            "rate_limit_per_minute": rate_limit_per_minute,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return key, secret
 
@@ -157,3 +228,32 @@ def api_key_principal(key: ApiKey) -> User:
     principal.pk = None
     principal._api_key = key  # type: ignore[attr-defined]
     return principal
+
+
+def api_call_record(
+    *,
+    api_key: ApiKey | None,
+    user: User | None,
+    method: str,
+    path: str,
+    status_code: int,
+    duration_ms: int,
+    request_id: str,
+    client_ip: str | None,
+) -> ApiCall:
+    """One row per API call (not an audit event: it is itself the record, and reads are recorded too).
+
+    The organisation is the key's, else the session user's, so its administrators can account for the call.
+    """
+    organisation_id = api_key.organisation_id if api_key is not None else getattr(user, "organisation_id", None)
+    return ApiCall.objects.create(
+        api_key=api_key,
+        user=user if user is not None and user.pk is not None else None,
+        organisation_id=organisation_id,
+        method=method[:8],
+        path=path[:API_CALL_PATH_MAX],
+        status_code=status_code,
+        duration_ms=max(0, duration_ms),
+        request_id=request_id[:64],
+        client_ip=client_ip,
+    )

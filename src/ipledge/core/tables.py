@@ -13,7 +13,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiKey, AuditEvent, User
+from .forms import ACTION_LABELS
+from .models import ApiCall, ApiKey, AuditEvent, User
 
 MAX_CHANGE_ROWS = 12
 # Bookkeeping columns that say nothing to a reader of the history.
@@ -165,6 +166,8 @@ class ApiKeyTable(tables.Table):
     name = tables.Column(verbose_name=_("名称"))
     prefix = tables.Column(verbose_name=_("前缀"))
     role = tables.Column(verbose_name=_("权限角色"))
+    actions = tables.Column(verbose_name=_("允许的操作"), orderable=False)
+    rate_limit_per_minute = tables.Column(verbose_name=_("每分钟上限"))
     created_by = tables.Column(verbose_name=_("创建人"))
     created_at = tables.DateTimeColumn(verbose_name=_("创建时间"), format="Y-m-d H:i")
     expires_at = tables.DateTimeColumn(verbose_name=_("过期时间"), format="Y-m-d H:i")
@@ -175,12 +178,65 @@ class ApiKeyTable(tables.Table):
 
     class Meta:
         model = ApiKey
-        fields = ("name", "prefix", "role", "created_by", "created_at", "expires_at", "last_used_at", "status")
+        fields = (
+            "name",
+            "prefix",
+            "role",
+            "actions",
+            "rate_limit_per_minute",
+            "created_by",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "status",
+        )
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = _("还没有 API 密钥。")
 
     def render_prefix(self, value: str) -> str:
         return format_html("<code>ipk_{}_…</code>", value)
+
+    def render_actions(self, value: list[str]) -> str:
+        labels = {str(k): str(v) for k, v in ACTION_LABELS.items()}
+        return "、".join(labels.get(a, a) for a in value) or "—"
+
+
+class ApiCallTable(tables.Table):
+    occurred_at = tables.DateTimeColumn(verbose_name=_("时间"), format="Y-m-d H:i:s")
+    api_key = tables.Column(verbose_name=_("API 密钥"), order_by=("api_key__name",))
+    user = tables.Column(verbose_name=_("用户"), order_by=("user__username",))
+    method = tables.Column(verbose_name=_("方法"))
+    path = tables.Column(verbose_name=_("路径"))
+    status_code = tables.Column(verbose_name=_("状态码"))
+    duration_ms = tables.Column(verbose_name=_("耗时（毫秒）"))
+    client_ip = tables.Column(verbose_name=_("来源地址"))
+    request_id = tables.Column(verbose_name=_("请求编号"), orderable=False)
+
+    class Meta:
+        model = ApiCall
+        fields = (
+            "occurred_at",
+            "api_key",
+            "user",
+            "method",
+            "path",
+            "status_code",
+            "duration_ms",
+            "client_ip",
+            "request_id",
+        )
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        empty_text = _("没有符合条件的 API 调用。")
+
+    def render_path(self, value: str) -> str:
+        return format_html('<code class="text-break">{}</code>', value)
+
+    def render_status_code(self, value: int) -> str:
+        colour = "success" if value < 400 else ("warning" if value < 500 else "danger")
+        return format_html('<span class="badge text-bg-{}">{}</span>', colour, value)
+
+    def render_request_id(self, value: str) -> str:
+        return format_html('<code class="small">{}</code>', value[:12])
 
 
 class UserTable(tables.Table):

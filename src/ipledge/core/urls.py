@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("settings/api-keys/", views.api_keys, name="api_keys"),
     path("settings/api-keys/<uuid:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+    path("settings/api-calls/", views.api_calls, name="api_calls"),
     path("settings/users/", views.users, name="users"),
     path("settings/users/new/", views.user_create_view, name="user_create"),
 ]

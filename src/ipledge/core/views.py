@@ -32,12 +32,12 @@ from ipledge.registry.selectors import enterprise_list, ip_right_list, park_list
 
 from .choices import OrganisationKind
 from .context_processors import can, is_admin
-from .forms import ApiKeyForm, AuditFilterForm, UserCreateForm, attach_errors
-from .models import ApiKey, AuditEvent, Organisation, User
+from .forms import ApiCallFilterForm, ApiKeyForm, AuditFilterForm, UserCreateForm, attach_errors
+from .models import ApiCall, ApiKey, AuditEvent, Organisation, User
 from .scoping import Action, Scope, scope_for
-from .selectors import api_key_list, audit_event_list, organisation_list, scoped_get, user_list
+from .selectors import api_call_list, api_key_list, audit_event_list, organisation_list, scoped_get, user_list
 from .services import api_key_create, api_key_revoke, user_create
-from .tables import ApiKeyTable, AuditTable, UserTable
+from .tables import ApiCallTable, ApiKeyTable, AuditTable, UserTable
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -294,6 +294,8 @@ def api_keys(request: AuthenticatedRequest) -> HttpResponse:
                     organisation=organisation,
                     name=form.cleaned_data["name"],
                     role=form.cleaned_data["role"],
+                    actions=form.cleaned_data["actions"],
+                    rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
                     expires_at=form.expires_at(),
                     acting_user=user,
                 )
@@ -315,6 +317,17 @@ def api_key_revoke_view(request: AuthenticatedRequest, pk: str) -> HttpResponse:
         api_key_revoke(key=key, acting_user=request.user)
         messages.success(request, _("API 密钥“%(name)s”已吊销。") % {"name": key.name})
     return redirect("api_keys")
+
+
+def api_calls(request: AuthenticatedRequest) -> HttpResponse:
+    """The organisation's API call log (its keys' calls and its people's), for its administrators."""
+    user = request.user
+    if not can(user, ApiCall):
+        raise Http404
+    form = ApiCallFilterForm(request.GET or None, keys=api_key_list(user=user).order_by("name"))
+    table = ApiCallTable(api_call_list(user=user, filters=form.filters()))
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    return render(request, "core/api_calls.html", {"form": form, "table": table})
 
 
 # Users

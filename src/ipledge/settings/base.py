@@ -186,6 +186,11 @@ MONEY_ROUNDING = "ROUND_HALF_UP"
 # `ipledge db_worker` processes on any host take tasks from it. `make demo` starts one worker beside the server.
 TASKS = {"default": {"BACKEND": env("IPLEDGE_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
+# The cache holds the API keys' rate-limit counters (ipledge.core.ratelimit). LocMem counts per process; several
+# workers or servers share one count only with a shared backend: CACHE_URL=dbcache://ipledge_cache (after
+# `ipledge createcachetable`) or redis://host:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://ipledge")}
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 NINJA_PAGINATION_PER_PAGE = 50
 
