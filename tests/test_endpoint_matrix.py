@@ -21,7 +21,7 @@ from django_tables2 import Table
 from ipledge.api import api
 from ipledge.compensation import models as compensation
 from ipledge.core.choices import Role
-from ipledge.core.models import ApiKey, AuditEvent, Organisation, User
+from ipledge.core.models import ApiCall, ApiKey, AuditEvent, Organisation, User
 from ipledge.core.scoping import Action, scope_for
 from ipledge.core.services import api_key_create
 from ipledge.core.synthetic import make_uscc
@@ -53,8 +53,21 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "audit_log": ("list", AuditEvent, Action.VIEW),
     "api_keys": ("list", ApiKey, Action.VIEW),
     "api_key_revoke": ("object_post", ApiKey, Action.CHANGE),
+    "api_calls": ("list", ApiCall, Action.VIEW),
     "users": ("list", User, Action.VIEW),
     "user_create": ("create", User, Action.ADD),
+    # Access hardening (tests/core/test_access_*.py): own account pages, the login's second step, admin security
+    "login_verify": ("page", None, None),
+    "account": ("page", None, None),
+    "account_password": ("page", None, None),
+    "account_otp_start": ("page", None, None),
+    "account_otp_confirm": ("page", None, None),
+    "account_otp_disable": ("page", None, None),
+    "account_sessions_end": ("page", None, None),
+    "user_security": ("list", User, Action.CHANGE),
+    "user_unlock": ("object_post", User, Action.CHANGE),
+    "user_sessions_end": ("object_post", User, Action.CHANGE),
+    "user_otp_reset": ("object_post", User, Action.CHANGE),
     "registry:park_list": ("list", Park, Action.VIEW),
     "registry:park_create": ("create", Park, Action.ADD),
     "registry:park_detail": ("object", Park, Action.VIEW),
@@ -362,6 +375,7 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("GET", "/api-keys"): ("list", ApiKey, Action.VIEW),
     ("POST", "/api-keys"): ("create", ApiKey, Action.ADD),
     ("POST", "/api-keys/{key_id}/revoke"): ("object", ApiKey, Action.CHANGE),
+    ("GET", "/api-calls"): ("list", ApiCall, Action.VIEW),
     ("GET", "/parks"): ("list", Park, Action.VIEW),
     ("POST", "/parks"): ("create", Park, Action.ADD),
     ("GET", "/parks/{park_id}"): ("object", Park, Action.VIEW),
@@ -1065,8 +1079,9 @@ def test_api_list_routes(keyed_world, route: tuple[str, str]) -> None:  # type: 
     assert model is not None
     failures = []
     for user in matrix_users():
-        response = client_for(user).get(API_PREFIX + path, {"page_size": 500})
+        # Scope taken before the call: the call itself adds an ApiCall row only after its answer is made.
         allowed = allowed_pks(model, user, Action.VIEW)
+        response = client_for(user).get(API_PREFIX + path, {"page_size": 500})
         if response.status_code == 403 and not allowed:
             continue
         if response.status_code != 200:

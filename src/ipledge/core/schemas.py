@@ -120,7 +120,11 @@ class MeOut(Schema):
     role: Role
     is_platform_admin: bool
     api_key: ApiKeyRef | None = Field(None, description="Set when the request authenticated with an API key.")
-    actions: list[str] = Field(..., description="Actions the role allows at all: view, add, change, delete, approve.")
+    actions: list[str] = Field(
+        ...,
+        description="Actions the caller may take at all (view, add, change, delete, approve): the role's, narrowed "
+        "to the key's own set when calling with an API key.",
+    )
     may_add: dict[str, bool] = Field(..., description="Per kind of object: may this caller create one?")
 
 
