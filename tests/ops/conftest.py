@@ -53,8 +53,13 @@ def seed_database(env: dict[str, str], *, pledges: int = 200) -> None:
 
 @pytest.fixture(scope="session")
 def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo-like SQLite database built once per session; tests copy it rather than change it."""
+    """A demo-like SQLite database built once per session; tests copy it rather than change it.
+
+    IPLEDGE_OPS_DEMO_DB names an already seeded file to use instead (it is copied, never changed)."""
     data_dir = tmp_path_factory.mktemp("demo-db")
+    given = os.environ.get("IPLEDGE_OPS_DEMO_DB")
+    if given:
+        return copy_database(Path(given), data_dir)
     seed_database(child_env(data_dir))
     return data_dir / "ipledge.sqlite3"
 
