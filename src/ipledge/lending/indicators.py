@@ -27,6 +27,7 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ipledge.core import exports
 from ipledge.core.choices import AdminLevel, OrganisationKind
 from ipledge.core.context import business_date
 from ipledge.core.models import Organisation, Region, User
@@ -617,10 +618,8 @@ def table_rows(table: pl.DataFrame) -> list[dict[str, Any]]:
 
 def tables_workbook(tables: Mapping[str, pl.DataFrame], *, subtitle: str) -> bytes:
     """One sheet per table; money in yuan (fen ÷ 100) formatted #,##0.00, ratios as percentages."""
-    import xlsxwriter
-
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = exports.workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     money = book.add_format({"num_format": "#,##0.00"})
     percent = book.add_format({"num_format": "0.00%"})

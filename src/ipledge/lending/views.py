@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import xlsxwriter
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -31,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from ipledge.core import exports
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context import business_date
 from ipledge.core.forms import attach_errors
@@ -154,7 +154,7 @@ def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
 def _workbook(sheet: str, headers: list[Any], rows: list[list[Any]]) -> bytes:
     """One sheet with a header row; dates as dates and amounts as exact decimals (never via float text)."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
+    book = exports.workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
     page = book.add_worksheet(sheet[:31])
     bold = book.add_format({"bold": True})
     amount = book.add_format({"num_format": "#,##0.00"})

@@ -12,24 +12,17 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipledge.core import exports
+from ipledge.core.exports import neutralise
 from ipledge.core.money import Money
 
 from .models import MatchmakingEvent, Meeting
 from .selectors_events import loan_amount
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: Any) -> Any:
-    """A cell text a spreadsheet never evaluates (CSV/formula injection)."""
-    if isinstance(text, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def _slot_time(event: MatchmakingEvent, slot: int) -> str:
@@ -73,7 +66,7 @@ def _write(sheet: Any, row: int, values: list[Any], formats: dict[int, Any]) -> 
 
 def event_workbook(event: MatchmakingEvent, meetings: Iterable[Meeting]) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(
+    book = exports.workbook(
         buffer,
         {
             "in_memory": True,

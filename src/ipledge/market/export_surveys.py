@@ -15,9 +15,11 @@ import io
 from decimal import Decimal
 from typing import Any
 
-import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from ipledge.core import exports
+from ipledge.core.exports import neutralise
 
 from . import survey_answers
 from .choices import QuestionKind
@@ -25,14 +27,6 @@ from .models import SurveyCampaign, SurveyResponse, SurveyTarget
 from .selectors_surveys import campaign_questions, target_state, target_state_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: Any) -> Any:
-    """A cell text a spreadsheet never evaluates (CSV/formula injection)."""
-    if isinstance(text, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def _local(value: datetime.datetime | None) -> str | None:
@@ -52,7 +46,7 @@ def response_workbook(campaign: SurveyCampaign) -> bytes:
         .order_by("organisation__name", "pk")
     )
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
+    book = exports.workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "text_wrap": True, "valign": "top"})
     money = book.add_format({"num_format": "#,##0.00"})
     date = book.add_format({"num_format": "yyyy-mm-dd"})

@@ -13,6 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ipledge.core import uploads
 from ipledge.core.forms import BootstrapMixin
 from ipledge.core.models import Organisation
 from ipledge.core.money import Money
@@ -279,3 +280,6 @@ class ProductImportForm(BootstrapMixin, forms.Form):
         bank.queryset = banks
         if banks.count() == 1:
             bank.initial = banks.first()
+
+    def clean_file(self) -> Any:
+        return uploads.clean_form_file(self.cleaned_data["file"], policy=uploads.MARKET_IMPORT)

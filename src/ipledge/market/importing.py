@@ -45,10 +45,10 @@ says which (未公开，按平台默认).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -58,14 +58,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
+from ipledge.core import exports, uploads
 from ipledge.core.money import Money
 
 from .choices import CollateralKind, RateKind
 from .terms import ProductTerms, validate_terms
 
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = uploads.MARKET_IMPORT.max_bytes
 MAX_ROWS = 2_000
-MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = uploads.MARKET_IMPORT.max_unpacked_bytes
 
 # Platform defaults for what a published row leaves out (documented on the product summary).
 DEFAULT_AMOUNT_MIN = Money(100_000)
@@ -104,16 +105,10 @@ class FileRefused(Exception):
 
 
 def _decode_csv(content: bytes) -> str:
-    if content.startswith(b"\xef\xbb\xbf"):
-        content = content[3:]
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRefused(
-        "encoding", "无法识别 CSV 文件编码，请使用 UTF-8 或 GB18030。", "Unknown CSV encoding: use UTF-8 or GB18030."
-    )
+    try:
+        return uploads.decode_text(content)
+    except uploads.UploadRefused as exc:
+        raise FileRefused(exc.rule, exc.message_zh, exc.message_en) from exc
 
 
 def _csv_rows(content: bytes) -> list[list[Any]]:
@@ -124,15 +119,9 @@ def _csv_rows(content: bytes) -> list[list[Any]]:
 
 
 def _xlsx_rows(content: bytes) -> list[list[Any]]:
+    """The first sheet's rows; `_is_xlsx` has already run the archive checks of ``ipledge.core.uploads``."""
     import openpyxl
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise FileRefused("file_format", "文件不是有效的 .xlsx 工作簿。", "Not a valid .xlsx workbook.") from exc
-    if unpacked > MAX_UNCOMPRESSED_BYTES:
-        raise FileRefused("file_too_large", "工作簿解压后过大，拒绝读取。", "The workbook unpacks to too much data.")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken workbook
@@ -150,7 +139,19 @@ def _xlsx_rows(content: bytes) -> list[list[Any]]:
 
 
 def _is_xlsx(file_name: str, content: bytes) -> bool:
-    return file_name.lower().endswith(".xlsx") or content[:4] == b"PK\x03\x04"
+    """By content, never by name: a ZIP must be a safe .xlsx, anything else is read as CSV text."""
+    try:
+        policy = dataclasses.replace(
+            uploads.MARKET_IMPORT, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNCOMPRESSED_BYTES
+        )
+        kind = uploads.sniff(content, policy=policy, filename=file_name)
+        if kind not in policy.kinds:
+            raise uploads.UploadRefused(
+                "file_type", "只接受 .xlsx 或 CSV 文件。", "Only .xlsx or CSV files are accepted."
+            )
+    except uploads.UploadRefused as exc:
+        raise FileRefused(exc.rule, exc.message_zh, exc.message_en) from exc
+    return kind == uploads.XLSX
 
 
 def _text(value: Any) -> str:
@@ -535,10 +536,8 @@ def parse_product_template(file_name: str, content: bytes) -> TemplateResult:
 
 def template_workbook() -> bytes:
     """The product template as an xlsx: header row, one example row, and a sheet explaining the columns."""
-    import xlsxwriter
-
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = exports.workbook(out, {"in_memory": True})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
     sheet = book.add_worksheet("产品")

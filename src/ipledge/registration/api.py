@@ -21,6 +21,7 @@ from ninja import File, Form, Path, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
+from ipledge.core import uploads
 from ipledge.core.apikit import (
     MAX_ID,
     ApiError,
@@ -82,10 +83,8 @@ def _binary(content_type: str, description: str) -> dict[str, Any]:
 
 
 def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    from urllib.parse import quote
-
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = uploads.content_disposition(filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -20,6 +20,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ipledge.core import exports, uploads
 from ipledge.core.audit import record_event
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.models import Organisation, User
@@ -290,7 +291,7 @@ def bulk_file(*, filename: str, content: bytes, acting_user: User) -> BulkFiling
     result = BulkFilingResult()
     errors = _Collector()
     try:
-        header, raw_rows = _read_table(filename, content)
+        header, raw_rows = _read_table(filename, content, uploads.BULK_FILING)
     except _FileError as exc:
         result.errors.append(RowError(row=0, column="", value=filename, rule=exc.rule, message=exc.message))
         return result
@@ -361,10 +362,8 @@ def bulk_errors_workbook(result: BulkFilingResult) -> bytes:
 
 def bulk_template() -> bytes:
     """The empty bulk-filing workbook: headers (required ones marked *), an example row, and a 说明 sheet."""
-    import xlsxwriter
-
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
+    workbook = exports.workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
     sheet = workbook.add_worksheet("质押登记申请")
     header_fmt = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     required_fmt = workbook.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})

@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ipledge.core import uploads
 from ipledge.core.forms import BootstrapMixin, DateInput
 from ipledge.core.models import Organisation
 from ipledge.registry.choices import IPKind
@@ -177,6 +178,10 @@ class DocumentForm(BootstrapMixin, forms.Form):
     doc_type = forms.ChoiceField(label=_("材料类型"), choices=DocumentType.choices)
     file = forms.FileField(label=_("文件"), help_text=_("PDF、JPG、PNG 或 DOCX，不超过 20 MB。"))
 
+    def clean_file(self) -> Any:
+        # Refused on the declared size before the body is read; type and content are checked by the service.
+        return uploads.clean_form_file(self.cleaned_data["file"], policy=uploads.DOCUMENT)
+
 
 class DecisionForm(BootstrapMixin, forms.Form):
     decision = forms.ChoiceField(label=_("审查决定"), choices=Decision.choices, widget=forms.RadioSelect)
@@ -265,6 +270,8 @@ class BulkFilingForm(BootstrapMixin, forms.Form):
         self.fields["file"].widget.attrs["accept"] = ",".join(BULK_EXTENSIONS)
 
     def clean_file(self) -> Any:
+        # A name check for a quick answer only: the type is decided by the content when the file is read
+        # (ipledge.core.uploads); the name can refuse a file, never vouch for it.
         upload = self.cleaned_data["file"]
         if not (upload.name or "").lower().endswith(BULK_EXTENSIONS):
             raise ValidationError(_("只支持 .xlsx 或 .csv 文件。"), code="extension")

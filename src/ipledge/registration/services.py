@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 
+from ipledge.core import uploads
 from ipledge.core.audit import audited_create, audited_update, record_event, save_validated, snapshot
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context import business_date, business_now
@@ -769,14 +770,8 @@ def public_registration_lookup(*, number: str) -> list[dict[str, Any]]:
 
 # Documents
 
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-# Accepted formats by their leading bytes, so a renamed executable is not stored as "contract.pdf".
-DOCUMENT_SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (b"PK\x03\x04",),
-}
+MAX_DOCUMENT_BYTES = uploads.DOCUMENT.max_bytes
+# Names a client may give an accepted document; the type itself is decided by the content (ipledge.core.uploads).
 EXTENSIONS = {
     ".pdf": "application/pdf",
     ".jpg": "image/jpeg",
@@ -790,7 +785,8 @@ EXTENSIONS = {
 def document_add(
     *, filing: PledgeFiling, doc_type: str, filename: str, content: bytes, acting_user: User
 ) -> FilingDocument:
-    """Attach a document (contract, IDs, consents…) after checking its size, extension and actual content."""
+    """Attach a document (contract, IDs, consents…) after the upload checks of ``ipledge.core.uploads`` (size, type
+    by content, archive safety); stored under its digest, the client's name kept as display text only."""
     import hashlib
     from pathlib import PurePath
 

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from ipledge.core import uploads
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context import business_date
 from ipledge.core.forms import attach_errors
@@ -511,9 +512,9 @@ def document_download(request: AuthenticatedRequest, pk: int) -> FileResponse:
         handle = document.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
-    )
+    response = FileResponse(handle, content_type=document.content_type)
+    # Always a download under the display name (RFC 5987), never rendered inline, whatever the content.
+    response["Content-Disposition"] = uploads.content_disposition(document.original_name)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -10,7 +10,8 @@ a stored record changes only the fields it gives (a blank cell or an absent colu
 and the update services neither save nor audit a record whose values do not change, so re-importing the same file
 writes nothing but the summary event.
 
-Bounds: 20 MB per file, 50,000 data rows, 200 MB uncompressed for an .xlsx (zip-bomb guard); see ``MAX_*``.
+Bounds: 20 MB per file, 50,000 data rows; the file's type, size and (for an .xlsx) zip-bomb safety are checked by
+``ipledge.core.uploads`` before it is read; see ``MAX_*``.
 
 Owners of an IP right already on the register are not changed by an import: a change of right holder is a
 transfer (转让) that must be registered with the IP office, so a file that disagrees with the stored owners is
@@ -20,12 +21,12 @@ refused for that row (rule ``owners_changed``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import math
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipledge.core import exports, uploads
 from ipledge.core.audit import record_event
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.identifiers import VALIDATORS, validate_uscc
@@ -70,9 +72,9 @@ __all__ = [
 ]
 
 KINDS = ("enterprises", "ip_rights")
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = uploads.REGISTRY_IMPORT.max_bytes
 MAX_ROWS = 50_000
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = uploads.REGISTRY_IMPORT.max_unpacked_bytes
 #: Past this many errors we stop collecting more: the file needs fixing anyway and the report stays readable.
 MAX_ERRORS = 10_000
 _MAX_MONEY = Decimal(10) ** 15  # 1,000 trillion yuan: anything above is a typo
@@ -620,31 +622,17 @@ class _FileError(Exception):
         self.message = message
 
 
-def _is_xlsx(filename: str, content: bytes) -> bool:
-    lower = filename.lower()
-    if lower.endswith((".xlsx", ".xlsm")):
-        return True
-    if lower.endswith(".xls"):
-        raise _FileError("file_format", _("不支持旧版.xls文件，请另存为.xlsx或CSV后再导入。"))
-    if lower.endswith((".csv", ".txt")):
-        return False
-    return content[:4] == b"PK\x03\x04"
+def _checked(filename: str, content: bytes, policy: uploads.Policy) -> uploads.CheckedUpload:
+    """Size, type by content and archive safety (``ipledge.core.uploads``) before any reader sees the bytes."""
+    try:
+        return uploads.check(content, filename=filename, policy=policy)
+    except uploads.UploadRefused as exc:
+        raise _FileError(exc.rule, exc.text) from exc
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[Any, ...]]:
     import openpyxl
 
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as exc:
-        raise _FileError("file_format", _("文件不是有效的.xlsx工作簿。")) from exc
-    with archive:
-        uncompressed = sum(info.file_size for info in archive.infolist())
-    if uncompressed > MAX_UNCOMPRESSED_BYTES:
-        raise _FileError(
-            "file_too_large",
-            _("工作簿解压后超过%(mb)s MB，拒绝读取。") % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)},
-        )
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for malformed packages
@@ -657,20 +645,7 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[Any, ...]]:
         workbook.close()
 
 
-def _decode_csv(content: bytes) -> str:
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", errors="strict")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            return content.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise _FileError("encoding", _("无法识别CSV文件编码，请使用UTF-8或GB18030。")) from exc
-
-
-def _csv_rows(content: bytes) -> Iterator[tuple[Any, ...]]:
-    text = _decode_csv(content)
+def _csv_rows(text: str) -> Iterator[tuple[Any, ...]]:
     try:
         for row in csv.reader(io.StringIO(text, newline="")):
             yield tuple(row)
@@ -682,13 +657,16 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_table(filename: str, content: bytes) -> tuple[list[Any], list[tuple[int, tuple[Any, ...]]]]:
+def _read_table(
+    filename: str, content: bytes, policy: uploads.Policy | None = None
+) -> tuple[list[Any], list[tuple[int, tuple[Any, ...]]]]:
     """Header cells and the non-empty data rows with their spreadsheet row numbers."""
-    if len(content) > MAX_BYTES:
-        raise _FileError("file_too_large", _("文件超过%(mb)s MB。") % {"mb": MAX_BYTES // (1024 * 1024)})
-    if not content:
-        raise _FileError("empty_file", _("文件为空。"))
-    rows_iter = _xlsx_rows(content) if _is_xlsx(filename, content) else _csv_rows(content)
+    if policy is None:  # the module's bounds, read at call time
+        policy = dataclasses.replace(
+            uploads.REGISTRY_IMPORT, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNCOMPRESSED_BYTES
+        )
+    checked = _checked(filename, content, policy)
+    rows_iter = _xlsx_rows(content) if checked.kind == uploads.XLSX else _csv_rows(checked.text or "")
     header: list[Any] | None = None
     rows: list[tuple[int, tuple[Any, ...]]] = []
     for number, row in enumerate(rows_iter, start=1):
@@ -1235,10 +1213,8 @@ ERROR_HEADERS = ("行号", "列名", "值", "规则", "说明")
 
 def errors_workbook(result: ImportResult) -> bytes:
     """An .xlsx listing every error: 行号/列名/值/规则/说明 (row, column, value, rule, message)."""
-    import xlsxwriter
-
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    workbook = exports.workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     sheet = workbook.add_worksheet("错误")
     bold = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
     for col, title in enumerate(ERROR_HEADERS):
@@ -1264,13 +1240,11 @@ def template_workbook(kind: str) -> bytes:
 
     A second sheet 说明 describes each column; the importer reads only the first sheet.
     """
-    import xlsxwriter
-
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     columns = COLUMNS[kind]
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
+    workbook = exports.workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
     sheet = workbook.add_worksheet("企业" if kind == "enterprises" else "知识产权")
     header_fmt = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     required_fmt = workbook.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipledge.core import exports
 from ipledge.core.money import Money
 
 from .models import WhitelistEntry
@@ -70,7 +70,7 @@ def _row(entry: Any) -> list[Any]:
 
 def whitelist_workbook(entries: Iterable[WhitelistEntry]) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
+    book = exports.workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
     sheet = book.add_worksheet(_("授信白名单")[:31])
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7"})
     amount = book.add_format({"num_format": "#,##0.00"})

@@ -4,7 +4,8 @@ written (the service `services.records.credit_import` writes only a file without
 Formats
 -------
 * CSV in UTF-8 (with or without BOM) or GB18030 (what Excel and WPS save on Chinese Windows); header in row 1.
-* xlsx: the first sheet, header in row 1 (openpyxl, read-only; a zip-bomb guard caps the unpacked size).
+* xlsx: the first sheet, header in row 1 (openpyxl, read-only), recognised by content and checked against zip bombs
+  first (``ipledge.core.uploads``).
 * JSON: a list of objects, or an object holding that list under "data", "result" or "list" (also one level further
   down, as query APIs wrap it: {"result": {"list": [...]}}). Keys are the ones the official query pages use.
 
@@ -43,6 +44,7 @@ When a record stops counting (see `CreditRecord.counts_on`)
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -51,18 +53,18 @@ import json
 import math
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ipledge.core import uploads
 from ipledge.core.identifiers import validate_uscc
 
 from .choices import FileFormat, RecordKind, TaxRating
 
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = uploads.SCREENING_IMPORT.max_bytes
 MAX_ROWS = 200_000
-MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = uploads.SCREENING_IMPORT.max_unpacked_bytes
 # Past this many errors the file needs fixing anyway; the stored list stays readable and small.
 MAX_ERRORS = 1_000
 # Administrative penalties are published for at most three years: as we understand 《失信行为纠正后的信用信息修复管理
@@ -421,22 +423,15 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
 # ----------------------------------------------------------------------------------------------------- files
 
 
+def _refused(exc: uploads.UploadRefused) -> _FileRefused:
+    return _FileRefused(exc.rule, exc.message_zh, exc.message_en)
+
+
 def _decode_csv(content: bytes) -> str:
-    if content.startswith(b"\xef\xbb\xbf"):
-        try:
-            return content[3:].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _FileRefused(
-                "encoding", "CSV 文件不是有效的 UTF-8 编码。", "The CSV file is not valid UTF-8."
-            ) from exc
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _FileRefused(
-        "encoding", "无法识别 CSV 文件编码，请使用 UTF-8 或 GB18030。", "Unknown CSV encoding: use UTF-8 or GB18030."
-    )
+    try:
+        return uploads.decode_text(content)
+    except uploads.UploadRefused as exc:
+        raise _refused(exc) from exc
 
 
 def _csv_rows(content: bytes) -> Iterator[list[Any]]:
@@ -448,18 +443,9 @@ def _csv_rows(content: bytes) -> Iterator[list[Any]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    """The first sheet's rows; `file_format` has already run the archive checks of ``ipledge.core.uploads``."""
     import openpyxl
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise _FileRefused("file_format", "文件不是有效的 .xlsx 工作簿。", "Not a valid .xlsx workbook.") from exc
-    if unpacked > MAX_UNCOMPRESSED_BYTES:
-        mb = MAX_UNCOMPRESSED_BYTES // (1024 * 1024)
-        raise _FileRefused(
-            "file_too_large", f"工作簿解压后超过 {mb} MB，拒绝读取。", f"The workbook unpacks to more than {mb} MB."
-        )
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a malformed package
@@ -502,22 +488,22 @@ def _json_items(content: bytes) -> list[Any]:
 
 
 def file_format(file_name: str, content: bytes) -> str:
-    lower = file_name.lower()
-    if lower.endswith((".xlsx", ".xlsm")):
-        return FileFormat.XLSX
-    if lower.endswith(".json"):
-        return FileFormat.JSON
-    if lower.endswith((".csv", ".txt")):
-        return FileFormat.CSV
-    if lower.endswith(".xls"):
-        raise _FileRefused(
-            "file_format",
-            "不支持旧版 .xls 文件，请另存为 .xlsx 或 CSV 后再导入。",
-            "Old .xls files are not supported; save as .xlsx or CSV.",
+    """XLSX, JSON or CSV, by content (``ipledge.core.uploads``): a ZIP must be a safe .xlsx; text is JSON when the
+    name says so or it starts like JSON."""
+    try:
+        policy = dataclasses.replace(
+            uploads.SCREENING_IMPORT, max_bytes=MAX_BYTES, max_unpacked_bytes=MAX_UNCOMPRESSED_BYTES
         )
-    if content[:4] == b"PK\x03\x04":
+        kind = uploads.sniff(content, policy=policy, filename=file_name)
+        if kind not in policy.kinds:
+            raise uploads.UploadRefused(
+                "file_type", "只接受 .xlsx、CSV 或 JSON 文件。", "Only .xlsx, CSV or JSON files are accepted."
+            )
+    except uploads.UploadRefused as exc:
+        raise _refused(exc) from exc
+    if kind == uploads.XLSX:
         return FileFormat.XLSX
-    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{"):
+    if file_name.lower().endswith(".json") or content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{"):
         return FileFormat.JSON
     return FileFormat.CSV
 
