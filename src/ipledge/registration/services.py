@@ -796,26 +796,28 @@ def document_add(
         raise _error("file", "已结束的申请不能再上传材料。", "closed")
     if not content:
         raise _error("file", "文件为空。", "empty")
-    if len(content) > MAX_DOCUMENT_BYTES:
-        raise _error("file", f"文件不能超过 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB。", "file_too_large")
-    suffix = PurePath(filename).suffix.lower()
-    content_type = EXTENSIONS.get(suffix)
-    if content_type is None:
+    suffix = PurePath(uploads.display_name(filename)).suffix.lower()
+    if suffix not in EXTENSIONS:  # the name can only refuse, the type is decided by the content
         raise _error("file", "只接受 PDF、JPG、PNG 或 DOCX 文件。", "file_type")
-    if not content.startswith(DOCUMENT_SIGNATURES[content_type]):
-        raise _error("file", "文件内容与扩展名不符。", "content_mismatch")
+    try:
+        checked = uploads.check(content, filename=filename, policy=uploads.DOCUMENT)
+    except uploads.UploadRefused as exc:
+        if exc.rule in ("file_type", "file_format"):
+            # The name claims an accepted type the content is not: say so rather than "type not accepted".
+            raise _error("file", "文件内容与扩展名不符。", "content_mismatch") from exc
+        raise
     digest = hashlib.sha256(content).hexdigest()
     document = FilingDocument(
         filing=filing,
         doc_type=doc_type,
-        original_name=PurePath(filename).name[:255],
-        content_type=content_type,
+        original_name=checked.display_name,
+        content_type=checked.content_type,
         size=len(content),
         sha256=digest,
         uploaded_by=acting_user,
     )
     # Stored under a name of our own (the digest), never the uploaded path, so no traversal is possible.
-    document.file.save(f"{digest}{suffix}", ContentFile(content), save=False)
+    document.file.save(f"{digest}{checked.extension}", ContentFile(content), save=False)
     save_validated(document)
     record_event(
         acting_user=acting_user,
