@@ -107,6 +107,9 @@ ACTION_LABELS = {
 }
 
 
+DEFAULT_RATE_LIMIT = 600
+
+
 class ApiKeyForm(BootstrapMixin, forms.Form):
     name = forms.CharField(label=_("名称"), max_length=64, help_text=_("用于识别调用方，如“信易贷对接”。"))
     role = forms.ChoiceField(label=_("权限角色"), choices=Role.choices, initial=Role.VIEWER)
@@ -119,10 +122,11 @@ class ApiKeyForm(BootstrapMixin, forms.Form):
     )
     rate_limit_per_minute = forms.IntegerField(
         label=_("每分钟请求上限"),
+        required=False,
         min_value=1,
         max_value=100_000,
-        initial=600,
-        help_text=_("超过后返回 429，需等到下一分钟。"),
+        initial=DEFAULT_RATE_LIMIT,
+        help_text=_("超过后返回 429，需等到下一分钟；留空为 600。"),
     )
     expires_on = forms.DateField(
         label=_("过期日期"), required=False, widget=DateInput(), help_text=_("留空表示不过期；过期日当天结束时失效。")
@@ -138,6 +142,10 @@ class ApiKeyForm(BootstrapMixin, forms.Form):
 
     def clean_actions(self) -> list[str] | None:
         return self.cleaned_data.get("actions") or None
+
+    def clean_rate_limit_per_minute(self) -> int:
+        value = self.cleaned_data.get("rate_limit_per_minute")
+        return DEFAULT_RATE_LIMIT if value is None else int(value)
 
     def clean_expires_on(self) -> datetime.date | None:
         value = self.cleaned_data.get("expires_on")
