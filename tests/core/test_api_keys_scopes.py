@@ -84,7 +84,8 @@ def test_api_create_takes_actions_and_limit_and_answers_400_on_actions_beyond_th
     assert response.json()["key"]["rate_limit_per_minute"] == 7
     bad = send(client, "post", "/api-keys", {"name": "bad", "role": "viewer", "actions": ["view", "delete"]})
     body = assert_error(bad, 400, field="actions", rule="beyond_role")
-    assert "delete" in body["errors"][0]["message_en"]
+    assert body["errors"][0]["message_en"] == "This role cannot take these actions: delete."
+    assert body["errors"][0]["message"] == "该角色不能执行以下操作：delete。"
     assert_error(send(client, "post", "/api-keys", {"name": "z", "rate_limit_per_minute": 0}), 422)
 
 
