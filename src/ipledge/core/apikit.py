@@ -323,6 +323,15 @@ class SessionAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
+        from .security import session_is_otp_verified  # local: keeps this edit inside the session auth
+
+        if not session_is_otp_verified(request, user):
+            raise ApiError(
+                401,
+                "otp_required",
+                "该会话尚未完成双因素认证：请先在浏览器中输入验证码。",
+                "This session has not passed two-factor verification: enter the code in the browser first.",
+            )
         if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
             raise ApiError(
                 403,

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -156,6 +157,18 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Behind get_session_auth_hash() and its SECRET_KEY_FALLBACKS variant. Generation 0 keeps Django's own
+        # hash, so sessions opened before this existed stay valid; any later generation changes every hash.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc,no-any-return]
+        return salted_hmac(
+            "ipledge.core.models.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
