@@ -237,6 +237,9 @@ def backup(*, output: Path | None = None, alias: str = "default") -> Outcome:
             "data": {"member": data.name, "bytes": data.stat().st_size, "sha256": _sha256(data)},
         }
         partial = target.with_name(target.name + ".partial")
+        # Owner-only before any byte is written: a backup holds every password hash and personal datum.
+        partial.touch(mode=0o600)
+        partial.chmod(0o600)
         with tarfile.open(partial, "w") as archive:
             blob = json.dumps(manifest, indent=2, sort_keys=True).encode()
             info = tarfile.TarInfo(MANIFEST)
