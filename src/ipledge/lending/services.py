@@ -570,7 +570,7 @@ def loan_submit_for_approval(
         loan,
         expected=[LoanStatus.DUE_DILIGENCE],
         status=LoanStatus.PENDING_APPROVAL,
-        prepared_by=acting_user,
+        prepared_by=acting_user if acting_user.pk else None,
         prepared_at=business_now(),
         **terms,
     )
@@ -595,7 +595,7 @@ def loan_approve(*, loan: Loan, acting_user: User, note: str = "") -> Loan:
         loan,
         expected=[LoanStatus.PENDING_APPROVAL],
         status=LoanStatus.APPROVED,
-        approved_by=acting_user,
+        approved_by=acting_user if acting_user.pk else None,
         approved_at=business_now(),
         decision_note=note,
     )
@@ -618,7 +618,7 @@ def loan_reject(*, loan: Loan, acting_user: User, note: str) -> Loan:
         loan,
         expected=allowed,
         status=LoanStatus.REJECTED,
-        approved_by=acting_user if loan.prepared_by_id else None,
+        approved_by=acting_user if loan.prepared_by_id and acting_user.pk else None,
         approved_at=business_now(),
         decision_note=note.strip(),
     )

@@ -251,8 +251,12 @@ class MarketProductFilter(Schema):
 
 
 class MarketProductImportErrorOut(Schema):
-    row: int = Field(..., description="Row in the file (header = 1; 0 = the file itself).")
-    field: str = Field(..., description="The column header.")
+    # A 400 about the request itself (an unknown bank_id, a file too large) has the usual error shape: no row.
+    row: int | None = Field(
+        None,
+        description="Row in the file (header = 1; 0 = the file itself); absent for errors about the request itself.",
+    )
+    field: str | None = Field(..., description="The column header (or the request field).")
     rule: str
     message: str
     message_en: str

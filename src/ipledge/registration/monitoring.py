@@ -287,7 +287,7 @@ def _apply_events(
             event_date=day,
             description=row.values.get("description", ""),
             source_file=filename[:255],
-            imported_by=acting_user,
+            imported_by=acting_user if acting_user.pk else None,
         )
         on_record.add((right.pk, code, day))
         _apply_effect(right, code, acting_user=acting_user)

@@ -213,7 +213,8 @@ class TransferIn(InputSchema):
     pledgee_consent: bool = Field(False, description="The pledgee's written consent is on file (pledged rights).")
 
 
-class OwnerOut(Schema):
+class RightOwnerOut(Schema):
+    # Not `OwnerOut`: the registry has a schema of that name, and OpenAPI component names must be unique.
     enterprise_id: int | None
     name: str
     share: str
@@ -222,7 +223,7 @@ class OwnerOut(Schema):
 class RightOwnersOut(Schema):
     id: int
     number: str
-    owners: list[OwnerOut]
+    owners: list[RightOwnerOut]
 
 
 class CancellationIn(InputSchema):

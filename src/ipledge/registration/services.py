@@ -182,7 +182,7 @@ def filing_create(
         pledgor=pledgor,
         pledgee=pledgee,
         filed_by_org=org,
-        filed_by=acting_user,
+        filed_by=acting_user if acting_user.pk else None,
         claim_kind=claim_kind,
         claim_amount=claim_amount,  # type: ignore[misc]
         performance_start=performance_start,
@@ -226,7 +226,7 @@ def filing_confirm(*, filing: PledgeFiling, acting_user: User) -> PledgeFiling:
         expected=[FilingStatus.AWAITING_PLEDGOR],
         status=FilingStatus.SUBMITTED,
         pledgor_confirmed_at=business_now(),
-        pledgor_confirmed_by=acting_user,
+        pledgor_confirmed_by=acting_user if acting_user.pk else None,
         submitted_on=today,
         due_on=calendar().add_working_days(today, examination_days(filing.channel)),
     )
@@ -389,7 +389,7 @@ def filing_decide(
             status=FilingStatus.REFUSED,
             decision_note=note,
             decided_at=now,
-            decided_by=acting_user,
+            decided_by=acting_user if acting_user.pk else None,
             turnaround_working_days=turnaround,
         )
     elif decision == Decision.REGISTER:
@@ -471,7 +471,7 @@ def _register(filing: PledgeFiling, *, acting_user: User, note: str, turnaround:
         status=FilingStatus.REGISTERED,
         decision_note=note,
         decided_at=business_now(),
-        decided_by=acting_user,
+        decided_by=acting_user if acting_user.pk else None,
         turnaround_working_days=turnaround,
     )
 
@@ -494,7 +494,7 @@ def cancellation_file(
         pledgor=registration.pledgor,
         pledgee=registration.pledgee,
         filed_by_org=org,
-        filed_by=acting_user,
+        filed_by=acting_user if acting_user.pk else None,
         registration=registration,
         cancellation_reason=reason,
         submitted_on=today,
@@ -599,7 +599,7 @@ def change_file(
         pledgor=registration.pledgor,
         pledgee=registration.pledgee,
         filed_by_org=org,
-        filed_by=acting_user,
+        filed_by=acting_user if acting_user.pk else None,
         registration=registration,
         claim_amount=claim_amount,  # type: ignore[misc]
         performance_end=performance_end,
@@ -814,7 +814,7 @@ def document_add(
         content_type=checked.content_type,
         size=len(content),
         sha256=digest,
-        uploaded_by=acting_user,
+        uploaded_by=acting_user if acting_user.pk else None,
     )
     # Stored under a name of our own (the digest), never the uploaded path, so no traversal is possible.
     document.file.save(f"{digest}{checked.extension}", ContentFile(content), save=False)

@@ -218,7 +218,7 @@ def _valuation_from_row(
         inputs={k: v for k, v in inputs.items() if k != "holder_enterprise_id"},
         assumptions=assumptions,
         requested_by_org=getattr(acting_user, "organisation", None),
-        requested_by=acting_user,
+        requested_by=acting_user if acting_user.pk else None,
         agency=agency,
     )
     if ml:
@@ -353,7 +353,7 @@ def bundle_create(
         name=name[:128],
         enterprise=enterprise,
         created_by_org=acting_user.organisation,
-        created_by=acting_user,
+        created_by=acting_user if acting_user.pk else None,
         region_code=enterprise.region_code,
     )
     insert_validated(bundle)
@@ -462,7 +462,7 @@ def valuation_submit(*, valuation: Valuation, acting_user: User, note: str) -> V
         raise ValidationError({"note": ValidationError(_("请填写评估意见。"), code="required")})
     before = snapshot(valuation, ["status", "prepared_by", "prepared_note"])
     valuation.status = ValuationStatus.SUBMITTED
-    valuation.prepared_by = acting_user
+    valuation.prepared_by = acting_user if acting_user.pk else None  # an API key is no stored user
     valuation.prepared_at = timezone.now()
     valuation.prepared_note = note
     valuation.signed_off_by = None
@@ -706,7 +706,7 @@ def revaluation_batch_start(
         region=region if park is None else None,
         scenario=scenario,
         requested_by_org=acting_user.organisation,
-        requested_by=acting_user,
+        requested_by=acting_user if acting_user.pk else None,
         region_code=region_code,
     )
     batch.total = 0
@@ -860,7 +860,7 @@ def model_train(*, label: str, acting_user: User | None) -> ValuationModel:
         card=card,
         cv_auc=trained.cv_auc,
         training_rows=trained.rows,
-        trained_by=acting_user,
+        trained_by=acting_user if acting_user.pk else None,
         is_active=useful,
     )
     insert_validated(model)
