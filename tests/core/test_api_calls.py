@@ -116,8 +116,8 @@ def test_a_failing_record_never_fails_the_call(world, monkeypatch):
 
 
 def _traffic(world):  # type: ignore[no-untyped-def]
-    key1, secret1 = make_key(world.user("bank1", "admin"), role="viewer", name="b1")
-    key2, secret2 = make_key(world.user("bank2", "admin"), role="viewer", name="b2")
+    key1, secret1 = make_key(world.user("bank1", "admin"), role="viewer", name="bank-one-etl")
+    key2, secret2 = make_key(world.user("bank2", "admin"), role="viewer", name="bank-two-etl")
     get(key_client(secret1), "/me")
     get(key_client(secret1), "/organisations/999999")
     get(key_client(secret2), "/me")
@@ -152,7 +152,8 @@ def test_call_log_page_for_admins_with_filters(client, world):
     assert "/api/v1/organisations/999999" not in filtered and "/api/v1/me" in filtered
     # Another organisation's key is not a choice: the form refuses it and shows no key's calls beyond its own.
     other = client.get("/settings/api-calls/", {"key": str(key2.pk)})
-    assert other.status_code == 200 and "b2" not in other.content.decode()
+    assert other.status_code == 200 and "bank-two-etl" not in other.content.decode()
+    assert other.context["form"].errors.keys() == {"key"}
 
     client.force_login(world.user("bank2", "admin"))
     assert "/api/v1/organisations/999999" not in client.get("/settings/api-calls/").content.decode()
