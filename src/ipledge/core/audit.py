@@ -53,6 +53,14 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
     return data
 
 
+def _audit_value(name: str, value: Any) -> Any:
+    """Personal data is recorded masked: the audit trail is read by auditors outside the need-to-know."""
+    from .privacy import AUDIT_MASKS
+
+    mask = AUDIT_MASKS.get(name)
+    return mask(value) if mask is not None and isinstance(value, str) else value
+
+
 def record_event(
     *,
     acting_user: User | None,
@@ -73,8 +81,8 @@ def record_event(
     if old is not None or new is not None:
         old = {k: _jsonable(v) for k, v in (old or {}).items()}
         new = {k: _jsonable(v) for k, v in (new or {}).items()}
-        keys = sorted(set(old) | set(new))
-        changes["fields"] = {k: {"old": old.get(k), "new": new.get(k)} for k in keys if old.get(k) != new.get(k)}
+        keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        changes["fields"] = {k: {"old": _audit_value(k, old.get(k)), "new": _audit_value(k, new.get(k))} for k in keys}
     if extra:
         changes["extra"] = {k: _jsonable(v) for k, v in extra.items()}
     if instance is not None:

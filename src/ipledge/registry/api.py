@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 from ninja.pagination import paginate
 
+from ipledge.core import privacy
 from ipledge.core.apikit import (
     MAX_ID,
     ApiError,
@@ -200,6 +201,29 @@ def _enterprise_data(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_PERSONAL_INPUT = ("legal_representative", "legal_representative_id_number", "contact_phone")
+
+
+def _check_personal_change(user: Any, enterprise: Enterprise, data: dict[str, Any]) -> None:
+    """Personal data is changed only by those who see it in full (core.privacy); others may change the rest."""
+    touched = [name for name in privacy.PERSONAL_FIELDS if name in data]
+    if touched and not privacy.sees_personal_data(user, enterprise):
+        raise ApiError(
+            403,
+            "personal_data",
+            "",
+            errors=[
+                error_item(
+                    name,
+                    "personal_data",
+                    "您无权修改该企业的个人信息（法定代表人证件号码、联系电话）。",
+                    "You may not change this enterprise's personal data (ID number, phone).",
+                )
+                for name in touched
+            ],
+        )
+
+
 def _enterprises(user: Any) -> QuerySet[Enterprise]:
     memberships = ParkMembership.objects.select_related("park").order_by("-joined_on", "pk")
     return selectors.enterprise_list(user=user).prefetch_related(Prefetch("memberships", queryset=memberships))
@@ -266,15 +290,12 @@ def enterprise_update(
     require(user, Enterprise, Action.CHANGE)
     with transaction.atomic():
         enterprise = scoped_get(Enterprise, user=user, pk=enterprise_id, action=Action.CHANGE)
-        services.enterprise_update(
-            enterprise=enterprise,
-            data=_enterprise_data(
-                _refuse_nulls(
-                    payload.dict(exclude_unset=True), ("name", "industry_section", "is_high_tech", "is_specialised")
-                )
-            ),
-            acting_user=user,
+        data = _refuse_nulls(
+            payload.dict(exclude_unset=True),
+            ("name", "industry_section", "is_high_tech", "is_specialised", *_PERSONAL_INPUT),
         )
+        _check_personal_change(user, enterprise, data)
+        services.enterprise_update(enterprise=enterprise, data=_enterprise_data(data), acting_user=user)
         ensure_in_scope(enterprise, user=user, actions=(Action.CHANGE,))
     return _enterprises(user).get(pk=enterprise.pk)
 

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ipledge.core import privacy
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.forms import BootstrapMixin, DateInput
 from ipledge.core.models import Region
@@ -110,6 +111,14 @@ def _section_choices() -> list[tuple[str, str]]:
     return [("", "---------")] + [(code, f"{code} {name}") for code, name in INDUSTRY_SECTIONS.items()]
 
 
+def _plain(check: Any, value: Any) -> Any:
+    """A service-level check in a form's ``clean_<field>`` (which must raise a plain, not a keyed, error)."""
+    try:
+        return check(value)
+    except ValidationError as exc:
+        raise ValidationError([e for errors in exc.error_dict.values() for e in errors]) from exc
+
+
 class EnterpriseForm(ServiceModelForm):
     uscc = forms.CharField(
         label=_("统一社会信用代码"),
@@ -119,6 +128,21 @@ class EnterpriseForm(ServiceModelForm):
     industry_section = forms.ChoiceField(label=_("行业门类（GB/T 4754）"), choices=_section_choices)
     park = forms.ModelChoiceField(label=_("入驻园区"), queryset=Park.objects.none(), required=False)
     joined_on = forms.DateField(label=_("入园日期"), required=False, widget=DateInput())
+    # Longer than the stored 18/20 characters so that spaces and a "+86" are normalised, not refused.
+    legal_representative_id_number = forms.CharField(
+        label=_("法定代表人证件号码"),
+        max_length=32,
+        required=False,
+        help_text=_("18位居民身份证号码，系统校验出生日期和校验位。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    contact_phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=32,
+        required=False,
+        help_text=_("手机号码或带区号的固定电话，如 010-12345678。"),
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
 
     class Meta:
         model = Enterprise
@@ -133,6 +157,9 @@ class EnterpriseForm(ServiceModelForm):
             "total_assets",
             "is_high_tech",
             "is_specialised",
+            "legal_representative",
+            "legal_representative_id_number",
+            "contact_phone",
         ]
         widgets = {"established_on": DateInput()}
         help_texts = {"industry_division": _("批发零售、交通运输、信息技术和房地产业须填写，如 65、5910、7020。")}
@@ -149,6 +176,11 @@ class EnterpriseForm(ServiceModelForm):
         if self.instance.pk:
             for name in ("uscc", "park", "joined_on"):
                 del self.fields[name]
+            # Personal data is shown and changed only by those who see it in full (core.privacy); for the others
+            # the fields are not on the form, so the stored values are neither shown nor overwritten.
+            if not privacy.sees_personal_data(user, self.instance):
+                for name in privacy.PERSONAL_FIELDS:
+                    del self.fields[name]
             return
         parks = Park.objects.restrict(user, Action.CHANGE).order_by("name")
         self.fields["park"].queryset = parks  # type: ignore[attr-defined]
@@ -161,6 +193,12 @@ class EnterpriseForm(ServiceModelForm):
 
     def clean_industry_division(self) -> str:
         return (self.cleaned_data.get("industry_division") or "").strip()
+
+    def clean_legal_representative_id_number(self) -> str:
+        return _plain(privacy.normalise_id_number, self.cleaned_data.get("legal_representative_id_number"))
+
+    def clean_contact_phone(self) -> str:
+        return _plain(privacy.normalise_phone, self.cleaned_data.get("contact_phone"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

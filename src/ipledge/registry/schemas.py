@@ -13,6 +13,7 @@ from ninja import Field, Schema
 from pydantic import model_validator
 from pydantic_core import PydanticCustomError
 
+from ipledge.core import privacy
 from ipledge.core.apikit import MAX_ID, MAX_INT
 from ipledge.core.money import Money
 from ipledge.core.schemas import InputSchema, RegionRef
@@ -113,6 +114,13 @@ class MembershipOut(Schema):
         return str(obj.park.name)
 
 
+def _personal(obj: Any, context: Any) -> dict[str, Any]:
+    """The enterprise's personal fields as the calling user may see them (core.privacy); masked without a caller."""
+    request = (context or {}).get("request")
+    user = getattr(request, "auth_user", None) or getattr(request, "user", None)
+    return privacy.personal_data(user, obj)
+
+
 class EnterpriseOut(Schema):
     id: int
     uscc: str
@@ -128,9 +136,30 @@ class EnterpriseOut(Schema):
     size_class: SizeClass | None = Field(None, description="Derived under 工信部联企业〔2011〕300号; null if unknown.")
     is_high_tech: bool
     is_specialised: bool
+    legal_representative: str = Field("", description="法定代表人 (public: printed on the business licence).")
+    legal_representative_id_number: str = Field(
+        "",
+        description="The legal representative's ID number; masked (110101********123X) unless the caller sees it "
+        "in full: the enterprise's own users, admins/operators of a park it is a member of, a bank doing business "
+        "with it (loan or pledge filing), superusers.",
+    )
+    contact_phone: str = Field("", description="Contact phone; masked (138****5678) under the same rule.")
+    personal_data_masked: bool = Field(False, description="True when the two fields above are shown masked.")
     parks: list[MembershipOut]
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+    @staticmethod
+    def resolve_legal_representative_id_number(obj: Any, context: Any) -> str:
+        return str(_personal(obj, context)["legal_representative_id_number"])
+
+    @staticmethod
+    def resolve_contact_phone(obj: Any, context: Any) -> str:
+        return str(_personal(obj, context)["contact_phone"])
+
+    @staticmethod
+    def resolve_personal_data_masked(obj: Any, context: Any) -> bool:
+        return bool(_personal(obj, context)["personal_data_masked"])
 
     @staticmethod
     def resolve_revenue(obj: Any) -> str | None:
@@ -172,6 +201,13 @@ class EnterpriseIn(InputSchema):
     total_assets: MoneyStr | None = None
     is_high_tech: bool = False
     is_specialised: bool = False
+    legal_representative: str = Field("", max_length=64)
+    legal_representative_id_number: str = Field(
+        "", max_length=32, description="18-character resident ID number (check digit verified); blank for none."
+    )
+    contact_phone: str = Field(
+        "", max_length=32, description="Mobile (1[3-9] + 9 digits) or landline with area code (010-12345678)."
+    )
     park_id: ObjectId | None = Field(None, description="Enrol in this park (one you administer).")
     joined_on: datetime.date | None = Field(None, description="Date of joining the park; default today.")
 
@@ -186,6 +222,13 @@ class EnterprisePatch(InputSchema):
     total_assets: MoneyStr | None = None
     is_high_tech: bool | None = None
     is_specialised: bool | None = None
+    legal_representative: str | None = Field(None, max_length=64)
+    legal_representative_id_number: str | None = Field(
+        None, max_length=32, description="Only a caller who sees the personal data in full may change it."
+    )
+    contact_phone: str | None = Field(
+        None, max_length=32, description="Only a caller who sees the personal data in full may change it."
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history
+from stdnum.cn import ric
 
 from ipledge.core.audit import record_event
 from ipledge.core.choices import AdminLevel, BankTier, OrganisationKind, Role
@@ -683,6 +684,36 @@ def derive_enterprise_fields(enterprise: Enterprise) -> None:
     enterprise.size_class = result.size or ""
 
 
+# Fictional personal data for the demo (法定代表人、身份证号码、联系电话): derived from the enterprise's index alone
+# (not from the seeded random streams, so every other generated value stays as it was), in valid formats with
+# valid check digits. The county codes are ones python-stdnum's cn.ric accepts for every birth year used here.
+SEED_ID_COUNTIES = ("110101", "110102", "310101", "120101")
+SEED_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+SEED_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国志红"
+
+
+_SEED_BIRTH_EPOCH = datetime.date(1965, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=12000)
+def _birth_text(ordinal: int) -> str:
+    return datetime.date.fromordinal(ordinal).strftime("%Y%m%d")
+
+
+def seed_personal_data(i: int) -> dict[str, str]:
+    """The legal representative's name, ID number and phone of the i-th seeded enterprise (deterministic)."""
+    born = _SEED_BIRTH_EPOCH + (i * 7919) % 12000  # 1965 to 1997
+    body = f"{SEED_ID_COUNTIES[i % len(SEED_ID_COUNTIES)]}{_birth_text(born)}{(i * 37) % 999 + 1:03d}"
+    name = SEED_SURNAMES[i % len(SEED_SURNAMES)] + SEED_GIVEN[(i * 7) % len(SEED_GIVEN)]
+    if i % 3:
+        name += SEED_GIVEN[(i * 13 + 5) % len(SEED_GIVEN)]
+    return {
+        "legal_representative": name,
+        "legal_representative_id_number": body + ric.calc_check_digit(body + "X"),
+        "contact_phone": f"1{3 + i % 7}{(i * 104729 + 12345678) % 10**9:09d}",
+    }
+
+
 def _uscc_serial(i: int) -> int:
     # A bijection on 0..10^8-1 (48271 is coprime with 10^8): unique, but not visibly sequential.
     return (i * 48271 + 37_219_451) % 10**8
@@ -801,6 +832,7 @@ class _Generator:
             total_assets=assets,
             is_high_tech=rng.random() < ((0.30 if employees >= 10 else 0.10) if tech else 0.03),
             is_specialised=rng.random() < (0.10 if tech and employees >= 20 else 0.02),
+            **seed_personal_data(i),
         )
         derive_enterprise_fields(enterprise)
         joined = None

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ipledge.core import privacy
 from ipledge.core.audit import audited_create, audited_update, insert_validated, record_event, snapshot
 from ipledge.core.identifiers import (
     VALIDATORS,
@@ -50,6 +51,9 @@ ENTERPRISE_FIELDS = (
     "is_high_tech",
     "is_specialised",
     "organisation",
+    "legal_representative",
+    "legal_representative_id_number",
+    "contact_phone",
 )
 PARK_FIELDS = ("name", "level", "kind", "region", "administering_org", "is_key_park", "nbs_code")
 IP_RIGHT_FIELDS = (
@@ -117,6 +121,10 @@ def region_for_uscc(uscc: str) -> Region | None:
 
 
 def _derive_enterprise(enterprise: Enterprise) -> None:
+    # Personal data is checked and normalised on every write path (form, API, import): see core.privacy.
+    enterprise.legal_representative = (enterprise.legal_representative or "").strip()
+    enterprise.legal_representative_id_number = privacy.normalise_id_number(enterprise.legal_representative_id_number)
+    enterprise.contact_phone = privacy.normalise_phone(enterprise.contact_phone)
     region = region_for_uscc(enterprise.uscc)
     enterprise.registration_region = region
     enterprise.region_code = region.code if region else ""

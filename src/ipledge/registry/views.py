@@ -27,6 +27,7 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from ipledge.core import privacy
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.context_processors import can
 from ipledge.core.forms import attach_errors
@@ -237,6 +238,7 @@ def enterprise_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "registry/enterprise_detail.html",
         {
             "enterprise": enterprise,
+            "personal": privacy.personal_data(user, enterprise),
             "region_name": region_full_name(enterprise.registration_region),
             "industry_section_name": INDUSTRY_SECTIONS.get(enterprise.industry_section, ""),
             "size_reason": size_class_reason(enterprise),
