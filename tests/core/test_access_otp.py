@@ -95,7 +95,9 @@ def test_login_requires_the_code_before_anything_else(world):
     api = client.get("/api/v1/me")
     assert api.status_code == 401 and api.json()["errors"][0]["rule"] == "otp_required"
     # The verify page, the language switch and logout are reachable.
-    assert client.get(reverse("login_verify")).status_code == 200
+    verify_page = client.get(reverse("login_verify"))
+    assert verify_page.status_code == 200
+    assert 'id="sidebar"' not in verify_page.content.decode()  # no navigation before the second factor
     assert client.post(reverse("set_language_public"), {"language": "zh-hans"}).status_code == 302
     response = client.post(reverse("login_verify"), {"token": "12345"})
     assert "token" in response.context["form"].errors

@@ -205,7 +205,7 @@ def login_verify(request: AuthenticatedRequest) -> HttpResponse:
             attach_errors(form, exc)
         else:
             return redirect(next_url or "dashboard")
-    return _no_store(render(request, "core/account/verify.html", {"form": form, "next": next_url}))
+    return _no_store(render(request, "core/account/verify.html", {"form": form, "next": next_url, "nav": None}))
 
 
 # Account security for admins
