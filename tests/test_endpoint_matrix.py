@@ -46,6 +46,8 @@ MATRIX_ROLES = (Role.ADMIN, Role.OPERATOR, Role.VIEWER)
 # name -> (kind, model, action). kinds: public | page | list | create | object | object_post
 UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "login": ("public", None, None),
+    "healthz": ("public", None, None),
+    "readyz": ("public", None, None),
     "logout": ("public", None, None),
     "set_language": ("public", None, None),
     "set_language_public": ("public", None, None),

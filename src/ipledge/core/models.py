@@ -302,7 +302,10 @@ class ApiCall(models.Model):
         verbose_name = _("API 调用记录")
         verbose_name_plural = _("API 调用记录")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["api_key", "occurred_at"]), models.Index(fields=["organisation", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["api_key", "occurred_at"]),
+            models.Index(fields=["organisation", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status_code}"

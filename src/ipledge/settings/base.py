@@ -203,9 +203,32 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://ipledge")
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 NINJA_PAGINATION_PER_PAGE = 50
 
+# Logs: text for a developer's terminal, one JSON object per line in production (IPLEDGE_LOG_FORMAT=json);
+# every record carries the request id. IPLEDGE_REQUEST_LOG=true adds one line per request (on in production).
+LOG_FORMAT = env("IPLEDGE_LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ipledge.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "ipledge.request": {"level": "INFO" if env.bool("IPLEDGE_REQUEST_LOG", default=False) else "WARNING"},
+        # The request line above already says it; Django's own would repeat every 4xx.
+        "django.request": {"level": "ERROR"},
+    },
 }
