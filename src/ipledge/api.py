@@ -8,7 +8,6 @@ public, since they describe the interface and hold no data. Every error answers 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from ipledge.compensation.api import router as compensation_router
 from ipledge.core.api import router as core_router
 from ipledge.core.apikit import AUTH, error_item, error_response, install_error_handlers, request_context
 from ipledge.core.context import current_request_id
+from ipledge.core.net import client_ip
 from ipledge.core.services import api_call_record
 from ipledge.disposal.api import router as disposal_router
 from ipledge.lending.api import router as lending_router
@@ -61,15 +61,6 @@ UNRECORDED_URL_NAMES = frozenset({"openapi-json", "openapi-view"})
 logger = logging.getLogger("ipledge.api")
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR as the server saw it; behind nginx the deployment passes the real client address through.
-    value = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def record_call(request: HttpRequest, status_code: int, started: float) -> None:
     """Write the call's ApiCall row; never fails the request (a lost record is logged instead)."""
     key = getattr(request, "api_key", None)
@@ -89,7 +80,7 @@ def record_call(request: HttpRequest, status_code: int, started: float) -> None:
                 status_code=status_code,
                 duration_ms=round((time.perf_counter() - started) * 1000),
                 request_id=current_request_id(),
-                client_ip=_client_ip(request),
+                client_ip=client_ip(request),
             )
     except DatabaseError:
         logger.exception("could not record API call %s %s", request.method, request.path)

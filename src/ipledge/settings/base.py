@@ -139,7 +139,9 @@ AXES_COOLOFF_TIME = env.float("IPLEDGE_LOGIN_COOLOFF_HOURS", default=0.5)
 # Lock the account name and the address together, so one address cannot lock out every account by guessing.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("IPLEDGE_PROXY_COUNT", default=0)
+# Proxies in front of the app that append to X-Forwarded-For (nginx alone: 1); see ipledge.core.net.
+IPLEDGE_PROXY_COUNT = env.int("IPLEDGE_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "ipledge.core.net.client_ip"
 AXES_VERBOSE = False
 # Our zh-hans page saying when to retry and to ask an administrator (who unlocks at /settings/users/security/).
 AXES_LOCKOUT_CALLABLE = "ipledge.core.security.lockout_response"

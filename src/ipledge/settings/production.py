@@ -56,4 +56,4 @@ LOGGING["loggers"]["ipledge.request"]["level"] = "INFO"  # type: ignore[index]
 
 # Sessions, throttling counters and rate limits must be shared by every app server.
 CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://ipledge_cache")}
-AXES_IPWARE_PROXY_COUNT = env.int("IPLEDGE_PROXY_COUNT", default=1)
+IPLEDGE_PROXY_COUNT = env.int("IPLEDGE_PROXY_COUNT", default=1)
