@@ -13,4 +13,5 @@ IPLEDGE=${IPLEDGE:-/srv/ipledge/venv/bin/ipledge}
 "$IPLEDGE" market remind-surveys
 "$IPLEDGE" market close-events
 "$IPLEDGE" clearsessions
+"$IPLEDGE" prune_api_calls --older-than-days 365
 "$IPLEDGE" backup --output "/srv/ipledge/backups/ipledge-$(date +%Y%m%d).backup"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -257,3 +257,32 @@ def api_call_record(
         request_id=request_id[:64],
         client_ip=client_ip,
     )
+
+
+# The Cybersecurity Law (网络安全法, art. 21) asks operators to keep network logs for at least six months.
+API_CALL_MIN_RETENTION_DAYS = 180
+
+
+@transaction.atomic
+def api_calls_prune(*, older_than_days: int, acting_user: User | None) -> int:
+    """Delete API call records older than the retention period; returns how many went. Audited as one event."""
+    if older_than_days < API_CALL_MIN_RETENTION_DAYS:
+        raise ValidationError(
+            {
+                "older_than_days": ValidationError(
+                    _("API 调用记录至少保留 %(days)s 天（《网络安全法》第二十一条）。"),
+                    code="min_retention",
+                    params={"days": API_CALL_MIN_RETENTION_DAYS},
+                )
+            }
+        )
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _per_model = ApiCall.objects.filter(occurred_at__lt=cutoff).delete()
+    record_event(
+        acting_user=acting_user,
+        action="api_call.prune",
+        object_type="core.apicall",
+        object_repr="API 调用记录",
+        new={"older_than_days": older_than_days, "cutoff": cutoff.isoformat(), "deleted": deleted},
+    )
+    return deleted
