@@ -1,7 +1,8 @@
 """Schemathesis fuzzing of the committed OpenAPI document (`docs/openapi.json`), in-process against the Django WSGI
 application, authenticated by an API key of an administrator of each main organisation kind.
 
-Every (operation, role) pair is one test. Each draws `IPLEDGE_FUZZ_EXAMPLES` cases (default 3) from the schema,
+Every (operation, role) pair is one test. Each draws up to `IPLEDGE_FUZZ_EXAMPLES` cases (default 3) from the
+schema, positive (fitting it) and negative (breaking it; `IPLEDGE_FUZZ_MODES`, default "positive,negative"),
 derandomised so a run is reproducible, and checks that no answer is a 5xx and that every answer's status code is
 documented for the operation and its body matches the documented schema. Path parameters are either generated or,
 half of the time, the id of a real object of the populated test world, so the handlers get past their 404s.
@@ -26,7 +27,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import checks
+from schemathesis import GenerationMode, checks
 
 from ipledge.core.choices import Role
 from ipledge.core.models import ApiKey
@@ -34,6 +35,9 @@ from ipledge.core.services import api_key_create
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "3"))
+# "positive" cases fit the schema; "negative" ones break it on purpose (wrong types, missing fields) and must be
+# refused with a documented 4xx, never a 500.
+MODES = [GenerationMode(m) for m in os.environ.get("IPLEDGE_FUZZ_MODES", "positive,negative").split(",") if m]
 
 # One administrator's key per main organisation kind: the role that may do the most in each.
 ROLES = {
@@ -126,7 +130,7 @@ def test_operation_answers_within_its_schema(fuzz_world, wsgi_app, operation: tu
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=api_operation.as_strategy(), data=st.data())
+    @given(case=st.one_of(*(api_operation.as_strategy(mode) for mode in MODES)), data=st.data())
     def run(case: Any, data: st.DataObject) -> None:
         for name in list(case.path_parameters or {}):
             choices = real_ids.get(name)
