@@ -248,7 +248,7 @@ def _apply_transitions(
                 days_past_due=row["days_past_due"],
                 reasons=list(row["reasons"]),
                 note=note,
-                actor=acting_user if acting_user.pk else None,
+                actor=acting_user if acting_user is not None and acting_user.pk else None,
             )
             for row in moved
         ],

@@ -218,7 +218,7 @@ def _valuation_from_row(
         inputs={k: v for k, v in inputs.items() if k != "holder_enterprise_id"},
         assumptions=assumptions,
         requested_by_org=getattr(acting_user, "organisation", None),
-        requested_by=acting_user if acting_user.pk else None,
+        requested_by=acting_user if acting_user is not None and acting_user.pk else None,
         agency=agency,
     )
     if ml:
@@ -860,7 +860,7 @@ def model_train(*, label: str, acting_user: User | None) -> ValuationModel:
         card=card,
         cv_auc=trained.cv_auc,
         training_rows=trained.rows,
-        trained_by=acting_user if acting_user.pk else None,
+        trained_by=acting_user if acting_user is not None and acting_user.pk else None,
         is_active=useful,
     )
     insert_validated(model)
