@@ -51,9 +51,6 @@ def test_readyz_is_unavailable_while_migrations_are_pending(monkeypatch) -> None
 
 
 def test_readyz_is_unavailable_when_the_database_fails(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    def broken() -> str | None:
-        raise AssertionError("not reached")
-
     monkeypatch.setattr(health, "_check_database", lambda: "database: OperationalError")
     response = Client().get("/readyz")
     assert response.status_code == 503 and "database: OperationalError" in response.json()["checks"]
@@ -118,7 +115,9 @@ def _ipledge(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path: Path) -> None:
-    result = _ipledge("check", "--deploy", "--fail-level", "WARNING", env=_production_env(IPLEDGE_DATA_DIR=str(tmp_path)))
+    result = _ipledge(
+        "check", "--deploy", "--fail-level", "WARNING", env=_production_env(IPLEDGE_DATA_DIR=str(tmp_path))
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

@@ -173,7 +173,7 @@ def api_key_create(
         prefix=prefix,
         key_hash=_hash_key(secret),
         role=role,
-        created_by=acting_user,
+        created_by=acting_user if acting_user.pk else None,
         expires_at=expires_at,
         actions=key_actions,
         rate_limit_per_minute=rate_limit_per_minute,
