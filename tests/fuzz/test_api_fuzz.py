@@ -39,15 +39,19 @@ EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "3"))
 # refused with a documented 4xx, never a 500.
 MODES = [GenerationMode(m) for m in os.environ.get("IPLEDGE_FUZZ_MODES", "positive,negative").split(",") if m]
 
-# One administrator's key per main organisation kind: the role that may do the most in each.
-ROLES = {
-    "ip_office": "ipo_bj",
-    "park_admin": "park1",
-    "enterprise": "ent1",
-    "bank": "bank1_sub",
-    "valuer": "valuer",
-    "fund_manager": "fund",
-    "disposal_platform": "exchange",
+# One administrator's key per main organisation kind (the role that may do the most in each), plus the other
+# roles of a bank and the read-only role elsewhere, whose answers are mostly the 403 paths.
+ROLES: dict[str, tuple[str, str]] = {
+    "ip_office": ("ipo_bj", Role.ADMIN),
+    "park_admin": ("park1", Role.ADMIN),
+    "enterprise": ("ent1", Role.ADMIN),
+    "bank": ("bank1_sub", Role.ADMIN),
+    "valuer": ("valuer", Role.ADMIN),
+    "fund_manager": ("fund", Role.ADMIN),
+    "disposal_platform": ("exchange", Role.ADMIN),
+    "bank_operator": ("bank1_sub", Role.OPERATOR),
+    "bank_reviewer": ("bank1_sub", Role.REVIEWER),
+    "enterprise_viewer": ("ent1", Role.VIEWER),
 }
 
 pytestmark = [
@@ -74,11 +78,11 @@ def fuzz_world(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]: 
     with django_db_blocker.unblock(), transaction.atomic():
         world = _populate(build_world())
         secrets = {}
-        for role, org_key in ROLES.items():
+        for role, (org_key, key_role) in ROLES.items():
             key, secret = api_key_create(
                 organisation=world.orgs[org_key],
                 name=f"fuzz-{role}",
-                role=Role.ADMIN,
+                role=key_role,
                 acting_user=world.user(org_key, Role.ADMIN),
             )
             # The fuzzer sends far more than a client would in a minute; throttling is tested on its own.
