@@ -30,6 +30,7 @@ from ipledge.disposal.api import router as disposal_router
 from ipledge.lending.api import router as lending_router
 from ipledge.lending.indicator_api import router as lending_indicator_router
 from ipledge.market.api import router as market_router
+from ipledge.monitoring.api import router as monitoring_router
 from ipledge.registration.api import router as registration_router
 from ipledge.registry.api import router as registry_router
 from ipledge.screening.api import router as screening_router
@@ -164,6 +165,7 @@ api.add_router("", compensation_router)
 api.add_router("", disposal_router)
 api.add_router("", screening_router)
 api.add_router("", market_router)
+api.add_router("", monitoring_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

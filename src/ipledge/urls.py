@@ -16,4 +16,6 @@ urlpatterns = [
     path("disposal/", include("ipledge.disposal.urls")),
     path("screening/", include("ipledge.screening.urls")),
     path("market/", include("ipledge.market.urls")),
+    path("monitoring/", include("ipledge.monitoring.urls")),
+    path("showcase/", include("ipledge.monitoring.urls_showcase")),
 ]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ipledge.disposal",
     "ipledge.screening",
     "ipledge.market",
+    "ipledge.monitoring",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,5 @@
+"""Monitoring API: cases (being built)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""Monitoring API: findings (being built)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""Monitoring API: impact (being built)."""
+
+from ninja import Router
+
+router = Router()

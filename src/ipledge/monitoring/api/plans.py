@@ -1,0 +1,5 @@
+"""Monitoring API: plans (being built)."""
+
+from ninja import Router
+
+router = Router()

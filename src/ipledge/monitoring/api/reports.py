@@ -1,0 +1,5 @@
+"""Monitoring API: reports (being built)."""
+
+from ninja import Router
+
+router = Router()

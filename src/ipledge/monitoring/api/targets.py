@@ -1,0 +1,5 @@
+"""Monitoring API: targets (being built)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""`ipledge monitoring …` anomalies jobs (being built)."""
+
+from .cli import Subcommand
+
+SUBCOMMANDS: dict[str, Subcommand] = {}

@@ -1,0 +1,11 @@
+"""Demo data: impact (being built)."""
+
+from __future__ import annotations
+
+import datetime
+import random
+from typing import Any
+
+
+def seed_impact(*, rng: random.Random, today: datetime.date, stdout: Any = None) -> dict[str, int]:
+    return {}

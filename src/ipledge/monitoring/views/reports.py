@@ -1,0 +1,5 @@
+"""Monitoring pages: reports (being built)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
