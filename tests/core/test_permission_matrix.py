@@ -73,6 +73,7 @@ from ipledge.market.models import (
     SurveyResponse,
     SurveyTarget,
 )
+from ipledge.monitoring import models as monitoring
 from ipledge.registration.choices import Decision
 from ipledge.registration.models import (
     Alert,
@@ -121,6 +122,7 @@ from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
 from tests.lending.factories import add_loans
 from tests.market.factories import add_market
+from tests.monitoring.factories import add_monitoring
 from tests.screening.factories import add_screening
 from tests.world import add_pledges, add_valuations
 
@@ -841,6 +843,111 @@ def meeting_oracle(user: User, action: str, obj: Meeting) -> bool:
     return organiser
 
 
+# Monitoring (行动监测): officials read inside their region; IP offices write; owners reach their own rows.
+
+
+def _official(org: Organisation, code: str | None) -> bool:
+    return org.kind in GOVERNMENT and in_jurisdiction(org, code)
+
+
+def _ip_office(org: Organisation, code: str | None) -> bool:
+    return org.kind == OrganisationKind.IP_OFFICE and in_jurisdiction(org, code)
+
+
+def anomaly_scan_oracle(user: User, action: str, obj: monitoring.AnomalyScan) -> bool:
+    kind = user.organisation.kind
+    return (action == Action.VIEW and kind in GOVERNMENT) or (
+        action == Action.ADD and kind == OrganisationKind.IP_OFFICE
+    )
+
+
+def bulletin_oracle(user: User, action: str, obj: monitoring.Bulletin) -> bool:
+    if action == Action.VIEW:
+        return _official(user.organisation, obj.region_code)
+    return action in (Action.ADD, Action.CHANGE) and _ip_office(user.organisation, obj.region_code)
+
+
+def anomaly_finding_oracle(user: User, action: str, obj: monitoring.Finding) -> bool:
+    if action == Action.VIEW:
+        return _official(user.organisation, obj.region_code)
+    return action in (Action.CHANGE, Action.APPROVE) and _ip_office(user.organisation, obj.region_code)
+
+
+def finding_event_oracle(user: User, action: str, obj: monitoring.FindingEvent) -> bool:
+    return anomaly_finding_oracle(user, action, obj.finding)
+
+
+def plan_oracle(user: User, action: str, obj: monitoring.ProvincialPlan) -> bool:
+    org = user.organisation
+    if action == Action.VIEW:
+        owns_task = any(in_tree(org, task.owner_org) for task in obj.tasks.all())
+        return _official(org, obj.region.code) or owns_task
+    return _ip_office(org, obj.region.code)
+
+
+def plan_task_oracle(user: User, action: str, obj: monitoring.PlanTask) -> bool:
+    org = user.organisation
+    region = obj.plan.region.code
+    if action == Action.VIEW:
+        return _official(org, region) or in_tree(org, obj.owner_org)
+    if action == Action.CHANGE:
+        return _ip_office(org, region) or in_tree(org, obj.owner_org)
+    return _ip_office(org, region)
+
+
+def reminder_oracle(user: User, action: str, obj: monitoring.Reminder) -> bool:
+    org = user.organisation
+    return action == Action.VIEW and (_official(org, obj.region_code) or in_tree(org, obj.recipient))
+
+
+def designation_oracle(user: User, action: str, obj: monitoring.KeyParkDesignation) -> bool:
+    return action == Action.VIEW or _ip_office(user.organisation, obj.region_code)
+
+
+def _runs_park_of(org: Organisation, enterprise: Enterprise) -> bool:
+    return org.kind == OrganisationKind.PARK_ADMIN and any(
+        in_tree(org, m.park.administering_org) for m in enterprise.memberships.filter(left_on__isnull=True)
+    )
+
+
+def financials_oracle(user: User, action: str, obj: monitoring.EnterpriseFinancials) -> bool:
+    org = user.organisation
+    own = org.kind == OrganisationKind.ENTERPRISE and obj.enterprise.organisation_id == org.pk
+    if action == Action.VIEW:
+        return own or _official(org, obj.region_code) or _runs_park_of(org, obj.enterprise)
+    return action in (Action.ADD, Action.CHANGE) and (own or _ip_office(org, obj.region_code))
+
+
+def _runs_park(org: Organisation, park: Park | None) -> bool:
+    return org.kind == OrganisationKind.PARK_ADMIN and park is not None and in_tree(org, park.administering_org)
+
+
+def measure_oracle(user: User, action: str, obj: monitoring.MeasureEntry) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.owner_org) or _runs_park(org, obj.park)
+    if action == Action.VIEW:
+        return obj.is_public or own or _official(org, obj.region_code)
+    return action != Action.APPROVE and (own or _ip_office(org, obj.region_code))
+
+
+def report_oracle(user: User, action: str, obj: monitoring.GeneratedReport) -> bool:
+    if action == Action.VIEW:
+        return _official(user.organisation, obj.region_code)
+    return action == Action.ADD and _ip_office(user.organisation, obj.region_code)
+
+
+def typical_case_oracle(user: User, action: str, obj: monitoring.TypicalCase) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.nominated_by_org)
+    if action == Action.VIEW:
+        return obj.status == monitoring.CaseStatus.PUBLISHED or own or _official(org, obj.region_code)
+    if action == Action.ADD:
+        return own and org.kind != OrganisationKind.ENTERPRISE
+    if action == Action.CHANGE:
+        return own or _ip_office(org, obj.region_code)
+    return action == Action.APPROVE and _ip_office(org, obj.region_code)
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -929,6 +1036,18 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     MatchmakingEvent: event_oracle,
     EventParticipant: event_participant_oracle,
     Meeting: meeting_oracle,
+    monitoring.AnomalyScan: anomaly_scan_oracle,
+    monitoring.Bulletin: bulletin_oracle,
+    monitoring.Finding: anomaly_finding_oracle,
+    monitoring.FindingEvent: finding_event_oracle,
+    monitoring.ProvincialPlan: plan_oracle,
+    monitoring.PlanTask: plan_task_oracle,
+    monitoring.Reminder: reminder_oracle,
+    monitoring.KeyParkDesignation: designation_oracle,
+    monitoring.EnterpriseFinancials: financials_oracle,
+    monitoring.MeasureEntry: measure_oracle,
+    monitoring.GeneratedReport: report_oracle,
+    monitoring.TypicalCase: typical_case_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
@@ -1056,6 +1175,7 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_disposal(world)
     add_screening(world)
     add_market(world)
+    add_monitoring(world)
     return world
 
 
@@ -1097,6 +1217,8 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
             Lot,
             Scorecard,
             MatchmakingEvent,
+            monitoring.AnomalyScan,
+            monitoring.KeyParkDesignation,
             *INTERNAL_MODELS,
         )
     ],
