@@ -117,6 +117,13 @@ class QuestionTarget(models.TextChoices):
     PRODUCT_TERM_MAX = "product.term_max_months", _("产品·最长期限（月）")
     PRODUCT_COLLATERAL = "product.collateral_kinds", _("产品·可接受质押物")
     PRODUCT_RATE_SPREAD = "product.rate_spread_bp", _("产品·LPR加点（基点）")
+    # Follow-up surveys (跟踪调查) of financed enterprises: the answers land in the monitoring app's
+    # EnterpriseFinancials for the impact analysis (the year is the period's year minus one, see services.surveys).
+    FIN_RD_SPENDING = "financials.rd_spending", _("年度经营数据·研发投入")
+    FIN_REVENUE = "financials.revenue", _("年度经营数据·营业收入")
+    FIN_EMPLOYEES = "financials.employees", _("年度经营数据·从业人员")
+    FIN_PATENTS_HELD = "financials.patents_held", _("年度经营数据·有效专利数")
+    FIN_PATENTS_IMPLEMENTED = "financials.patents_implemented", _("年度经营数据·已实施专利数")
 
 
 class EventStatus(models.TextChoices):

@@ -12,6 +12,9 @@ Who does what:
   Only organisations with a platform account can answer: enterprises need a login (an `Enterprise` linked to an
   active organisation), banks are organisations.
 - The audience decides the kind of target: `enterprise` and `follow_up` → enterprises; `bank` → banks.
+- A follow-up survey (跟踪调查, audience `follow_up`) reaches only financed enterprises (`financed_enterprises`):
+  those with an IP-pledge loan (知识产权质押贷款) disbursed, on or before the campaign's closing date, and inside the
+  organiser's reach as above; `targets_add(financed_from=, financed_to=)` narrows them to a disbursement period.
 - A target organisation's officer (a role that may add) answers once (`response_submit`), while the campaign is open
   and from its opening day; late answers (after `closes_on`, before the campaign is closed) are accepted and shown
   as overdue. Every answer is validated by its question's kind (`ipledge.market.survey_answers`); errors name the
@@ -32,8 +35,15 @@ Mapped questions (`maps_to`) and the libraries, when the campaign `flows_into_li
 - The library entry is written in the response's transaction: if it is refused, the response is refused too, and
   the error names the question mapped to the refused field (else `library`).
 
+Follow-up audience and the yearly figures: answers to `financials.*` questions (R&D spending and revenue → money,
+employees, patents held and implemented → integer) are written to the responding enterprise's
+`monitoring.EnterpriseFinancials` (source 跟踪调查, the response linked) for the year before the period's year
+(`financials_year`: a follow-up labelled 2026 or 2026Q1 asks for the last complete year, 2025), in the response's
+transaction, whether or not the campaign flows into the libraries; only the mapped figures change, figures the
+enterprise entered itself for other fields stay. A refused figure refuses the response, named by its question.
+
 Rules of mapping (`question_add` / `question_update`): demand.* only for enterprise and follow-up audiences,
-product.* only for banks; the question's kind must suit the field (amount → money, months / basis points →
+financials.* only for follow-up, product.* only for banks; the question's kind must suit the field (amount → money, months / basis points →
 integer, purpose → single choice whose every option is a 资金用途 label or value, collateral kinds → multiple
 choice whose every option is a 质押物 kind, description / name → text, consent → yes/no); one question per field.
 
@@ -107,6 +117,20 @@ MAPPING_KINDS: dict[str, frozenset[str]] = {
     QuestionTarget.PRODUCT_TERM_MAX: frozenset({QuestionKind.INTEGER}),
     QuestionTarget.PRODUCT_COLLATERAL: frozenset({QuestionKind.MULTI_CHOICE}),
     QuestionTarget.PRODUCT_RATE_SPREAD: frozenset({QuestionKind.INTEGER}),
+    QuestionTarget.FIN_RD_SPENDING: frozenset({QuestionKind.MONEY}),
+    QuestionTarget.FIN_REVENUE: frozenset({QuestionKind.MONEY}),
+    QuestionTarget.FIN_EMPLOYEES: frozenset({QuestionKind.INTEGER}),
+    QuestionTarget.FIN_PATENTS_HELD: frozenset({QuestionKind.INTEGER}),
+    QuestionTarget.FIN_PATENTS_IMPLEMENTED: frozenset({QuestionKind.INTEGER}),
+}
+FINANCIALS_AUDIENCES = frozenset({SurveyAudience.FOLLOW_UP})
+# Question target → EnterpriseFinancials field.
+FINANCIALS_FIELDS: dict[str, str] = {
+    QuestionTarget.FIN_RD_SPENDING: "rd_spending",
+    QuestionTarget.FIN_REVENUE: "revenue",
+    QuestionTarget.FIN_EMPLOYEES: "employees",
+    QuestionTarget.FIN_PATENTS_HELD: "patents_held",
+    QuestionTarget.FIN_PATENTS_IMPLEMENTED: "patents_implemented",
 }
 
 MAX_QUESTIONS = 100
@@ -307,10 +331,36 @@ def reach_banks(organiser: Organisation) -> QuerySet[Organisation]:
     return banks if prefix == "" else banks.filter(region__code__startswith=prefix)
 
 
-def reach(organiser: Organisation, audience: str) -> QuerySet[Organisation]:
+def financed_enterprises(
+    *, financed_from: datetime.date | None = None, financed_to: datetime.date | None = None
+) -> QuerySet[Enterprise]:
+    """Enterprises financed through IP (获贷企业): an IP-pledge loan first disbursed (within the period, when given)."""
+    from ipledge.lending.models import Loan
+
+    loans = Loan.objects.filter(is_ip_pledge=True, first_disbursed_on__isnull=False)
+    if financed_from is not None:
+        loans = loans.filter(first_disbursed_on__gte=financed_from)
+    if financed_to is not None:
+        loans = loans.filter(first_disbursed_on__lte=financed_to)
+    return Enterprise.objects.filter(pk__in=loans.values("borrower_id"))
+
+
+def reach(
+    organiser: Organisation,
+    audience: str,
+    *,
+    financed_from: datetime.date | None = None,
+    financed_to: datetime.date | None = None,
+) -> QuerySet[Organisation]:
+    """The organisations of the audience's kind the organiser may survey; a follow-up only the financed enterprises
+    (optionally financed within a period)."""
     if AUDIENCE_ORG_KIND.get(audience) == OrganisationKind.BANK:
         return reach_banks(organiser)
-    return reach_enterprises(organiser)
+    enterprises = reach_enterprises(organiser)
+    if audience == SurveyAudience.FOLLOW_UP:
+        financed = financed_enterprises(financed_from=financed_from, financed_to=financed_to)
+        return enterprises.filter(enterprise__pk__in=financed.values("pk"))
+    return enterprises
 
 
 def reachable_parks(organiser: Organisation) -> QuerySet[Park]:
@@ -530,6 +580,8 @@ def _mapping_audience_error(maps_to: str, audience: str) -> Any | None:
         return _("融资需求字段只能用于企业调查。")
     if maps_to.startswith("product.") and audience not in PRODUCT_AUDIENCES:
         return _("产品字段只能用于银行调查。")
+    if maps_to.startswith("financials.") and audience not in FINANCIALS_AUDIENCES:
+        return _("年度经营数据字段只能用于获贷企业跟踪调查。")
     return None
 
 
@@ -748,19 +800,26 @@ def targets_add(
     organisations: Iterable[Organisation] = (),
     park: Park | None = None,
     region: Region | None = None,
+    financed_from: datetime.date | None = None,
+    financed_to: datetime.date | None = None,
     acting_user: User,
 ) -> list[SurveyTarget]:
     """Add target organisations: named ones, and/or by rule — every enterprise with a platform account that is a
     current member of `park`, or every enterprise (registered in, or member of a park in) `region`, or for a bank
-    survey every bank located in `region`. Only organisations of the audience's kind and inside the organiser's reach;
-    organisations already targeted are skipped. Returns the new targets (invited at once on an open campaign)."""
+    survey every bank located in `region`. Only organisations of the audience's kind and inside the organiser's reach
+    (a follow-up: financed enterprises only, first disbursed within `financed_from`…`financed_to` when given, and
+    never after the closing date); organisations already targeted are skipped. Returns the new targets (invited at
+    once on an open campaign)."""
     _require_campaign(acting_user, campaign, "add survey targets")
     campaign = _locked(campaign)
     if campaign.status == SurveyStatus.CLOSED:
         raise _error("status", _("调查已结束，不能再添加调查对象。"), "closed")
     organiser = campaign.organiser
     kind = AUDIENCE_ORG_KIND[campaign.audience]
-    in_reach = reach(organiser, campaign.audience)
+    if financed_from is not None and financed_to is not None and financed_to < financed_from:
+        raise _error("financed_to", _("获贷期间的结束日期不能早于开始日期。"), "date_order")
+    until = campaign.closes_on if financed_to is None else min(financed_to, campaign.closes_on)
+    in_reach = reach(organiser, campaign.audience, financed_from=financed_from, financed_to=until)
     named = list(organisations)
     errors = _Errors()
     if not named and park is None and region is None:
@@ -775,12 +834,24 @@ def targets_add(
                 {"name": org.name, "kind": OrganisationKind(kind).label},
             )
         elif not in_reach.filter(pk=org.pk).exists():
-            errors.add(
-                "organisations",
-                _("“%(name)s”不在本机构的调查范围内（或尚未开通平台账户）。"),
-                "out_of_reach",
-                {"name": org.name},
+            unfinanced = (
+                campaign.audience == SurveyAudience.FOLLOW_UP
+                and reach_enterprises(organiser).filter(pk=org.pk).exists()
             )
+            if unfinanced:
+                errors.add(
+                    "organisations",
+                    _("“%(name)s”没有（在所选期间）获得知识产权质押贷款，不能作为跟踪调查对象。"),
+                    "not_financed",
+                    {"name": org.name},
+                )
+            else:
+                errors.add(
+                    "organisations",
+                    _("“%(name)s”不在本机构的调查范围内（或尚未开通平台账户）。"),
+                    "out_of_reach",
+                    {"name": org.name},
+                )
         else:
             wanted.add(org.pk)
     if park is not None:
@@ -1213,11 +1284,50 @@ def _product_from(
         raise _rekey(exc, _PRODUCT_FIELDS, mapped, _("产品草稿未能生成。")) from exc
 
 
+def financials_year(campaign: SurveyCampaign) -> int:
+    """The year a follow-up's figures describe: the last complete year before the period (2026, 2026Q1 → 2025)."""
+    found = re.match(r"^(\d{4})", campaign.period_label)
+    return (int(found.group(1)) if found else campaign.opens_on.year) - 1
+
+
+def _financials_from(
+    campaign: SurveyCampaign,
+    organisation: Organisation,
+    response: SurveyResponse,
+    mapped: Mapping[str, tuple[SurveyQuestion, Any]],
+    acting_user: User,
+) -> None:
+    figures: dict[str, Any] = {}
+    for target, field in FINANCIALS_FIELDS.items():
+        if target in mapped:
+            value = mapped[target][1]
+            figures[field] = Money(Decimal(str(value))) if field in ("rd_spending", "revenue") else int(value)
+    if not figures:
+        return
+    from ipledge.monitoring.services.financials import financials_record_survey
+
+    enterprise = Enterprise.objects.filter(organisation=organisation).first()
+    if enterprise is None:
+        raise _error("library", _("本机构没有关联的企业档案，无法记录年度经营数据。"), "no_enterprise")
+    try:
+        financials_record_survey(
+            enterprise=enterprise,
+            year=financials_year(campaign),
+            figures=figures,
+            survey_response=response,
+            acting_user=acting_user,
+        )
+    except ValidationError as exc:
+        fields = {field: target for target, field in FINANCIALS_FIELDS.items()}
+        raise _rekey(exc, fields, mapped, _("年度经营数据未能记录。")) from exc
+
+
 @transaction.atomic
 def response_submit(*, campaign: SurveyCampaign, answers: Mapping[Any, Any], acting_user: User) -> SurveyResponse:
     """The acting user's organisation answers a campaign it is a target of, once. `answers` maps question ids (or
-    `q_<id>`) to raw answers. All-or-nothing: the response, the target's answered time and any library entry (a
-    demand or a draft product, see the module notes) are written together or not at all."""
+    `q_<id>`) to raw answers. All-or-nothing: the response, the target's answered time, any library entry (a
+    demand or a draft product) and a follow-up's yearly figures (see the module notes) are written together or not
+    at all."""
     scope = scope_for(acting_user)
     organisation = getattr(acting_user, "organisation", None)
     if scope is None or organisation is None or not scope.may(Action.ADD):
@@ -1265,5 +1375,7 @@ def response_submit(*, campaign: SurveyCampaign, answers: Mapping[Any, Any], act
         product=product,
     )
     response = audited_create(instance=response, acting_user=acting_user, action="surveyresponse.create")
+    if campaign.audience in FINANCIALS_AUDIENCES:
+        _financials_from(campaign, organisation, response, _mapped(questions, stored), acting_user)
     audited_update(instance=target, data={"responded_at": now}, acting_user=acting_user, action="surveytarget.respond")
     return response
