@@ -65,6 +65,11 @@ def writable_enterprises(user: Any, action: str = Action.ADD) -> QuerySet[Enterp
     return Enterprise.objects.none()
 
 
+def _to_millisecond(moment: datetime.datetime) -> datetime.datetime:
+    # The API's JSON carries milliseconds only, so the version a client echoes back is compared at that precision.
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _check(values: Mapping[str, Any], year: int | None) -> None:
     """Field rules on a row's merged figures (raises one ValidationError naming every broken field)."""
     errors: dict[str, list[ValidationError]] = {}
@@ -178,7 +183,7 @@ def financials_update(
         raise PermissionDenied("your organisation may not change these figures")
     _unknown(figures)
     row = EnterpriseFinancials.objects.select_for_update(of=("self",)).get(pk=financials.pk)
-    if expected_updated_at is not None and row.updated_at != expected_updated_at:
+    if expected_updated_at is not None and _to_millisecond(row.updated_at) != _to_millisecond(expected_updated_at):
         raise ValidationError({"updated_at": ValidationError(_("该数据已被他人修改，请刷新后重试。"), code="stale")})
     merged = {field: figures.get(field, getattr(row, field)) for field in FIGURES}
     _check(merged, None)
