@@ -56,15 +56,15 @@ _MEASURE_FIELDS = {"region": "region_code", "park": "park_id"}
 # ---------------------------------------------------------------------------
 
 
-class MeasureParkRef(Schema):
+class MonitoringMeasureParkRef(Schema):
     id: int
     name: str
 
 
-class MeasureOut(Schema):
+class MonitoringMeasureOut(Schema):
     id: int
     region: RegionRef
-    park: MeasureParkRef | None
+    park: MonitoringMeasureParkRef | None
     category: MeasureCategory
     title: str
     issuing_body: str
@@ -80,7 +80,7 @@ class MeasureOut(Schema):
     updated_at: datetime.datetime
 
 
-class MeasureIn(InputSchema):
+class MonitoringMeasureIn(InputSchema):
     region_code: str | None = Field(
         None, pattern=r"^\d{6}$", description="6-digit region code; a park's measure defaults to the park's region"
     )
@@ -97,7 +97,7 @@ class MeasureIn(InputSchema):
     is_public: bool = False
 
 
-class MeasurePatch(InputSchema):
+class MonitoringMeasurePatch(InputSchema):
     region_code: str | None = Field(None, pattern=r"^\d{6}$")
     park_id: int | None = Field(None, ge=1, le=MAX_ID)
     category: MeasureCategory | None = None
@@ -112,7 +112,7 @@ class MeasurePatch(InputSchema):
     is_public: bool | None = None
 
 
-class MeasureFilterIn(Schema):
+class MonitoringMeasureFilterIn(Schema):
     region: str | None = Field(None, pattern=r"^(\d{2}|\d{4}|\d{6})$", description="region-code prefix")
     park_id: int | None = Field(None, ge=1, le=MAX_ID)
     category: MeasureCategory | None = None
@@ -122,7 +122,7 @@ class MeasureFilterIn(Schema):
     public: bool | None = None
 
 
-class ReportFigureOut(Schema):
+class MonitoringReportFigureOut(Schema):
     key: str
     label: str
     value: Any = None
@@ -130,7 +130,7 @@ class ReportFigureOut(Schema):
     query: str
 
 
-class ReportOut(Schema):
+class MonitoringReportOut(Schema):
     id: int
     kind: ReportKind
     title: str
@@ -150,11 +150,11 @@ class ReportOut(Schema):
         return len(obj.figures or [])
 
 
-class ReportDetailOut(ReportOut):
-    figures: list[ReportFigureOut]
+class MonitoringReportDetailOut(MonitoringReportOut):
+    figures: list[MonitoringReportFigureOut]
 
 
-class ReportIn(InputSchema):
+class MonitoringReportIn(InputSchema):
     kind: ReportKind
     region_code: str | None = Field(
         None, pattern=r"^\d{6}$", description="province or city code; none for the whole country (national office)"
@@ -163,7 +163,7 @@ class ReportIn(InputSchema):
     quarter: int | None = Field(None, ge=1, le=4, description="required for quarterly_summary")
 
 
-class ReportFilterIn(Schema):
+class MonitoringReportFilterIn(Schema):
     kind: ReportKind | None = None
     region: str | None = Field(None, pattern=r"^(\d{2}|\d{4}|\d{6})$")
 
@@ -194,12 +194,12 @@ def _require_measure_writer(user: Any) -> None:
 
 @router.get(
     "/monitoring/measures",
-    response={200: list[MeasureOut], **error_responses(403)},
+    response={200: list[MonitoringMeasureOut], **error_responses(403)},
     summary="Measures (工作措施) you may see: public ones, your organisation's, your region's (officials) and your "
     "parks' (park administrations)",
 )
 @paginate(Paginated)
-def measure_list(request: HttpRequest, filters: Query[MeasureFilterIn]) -> QuerySet[MeasureEntry]:
+def measure_list(request: HttpRequest, filters: Query[MonitoringMeasureFilterIn]) -> QuerySet[MeasureEntry]:
     user = caller(request)
     require(user, MeasureEntry, Action.VIEW)
     return selectors.measure_list(
@@ -218,10 +218,10 @@ def measure_list(request: HttpRequest, filters: Query[MeasureFilterIn]) -> Query
 
 @router.post(
     "/monitoring/measures",
-    response={201: MeasureOut, **WRITE_ERRORS},
+    response={201: MonitoringMeasureOut, **WRITE_ERRORS},
     summary="An IP office records a measure of its jurisdiction, a park administration one of its own parks",
 )
-def measure_create(request: HttpRequest, payload: MeasureIn) -> Status[MeasureEntry]:
+def measure_create(request: HttpRequest, payload: MonitoringMeasureIn) -> Status[MeasureEntry]:
     user = caller(request)
     _require_measure_writer(user)
     try:
@@ -245,17 +245,19 @@ def measure_create(request: HttpRequest, payload: MeasureIn) -> Status[MeasureEn
     return Status(201, _measure(user, measure.pk))
 
 
-@router.get("/monitoring/measures/{measure_id}", response={200: MeasureOut, **READ_ERRORS}, summary="One measure")
+@router.get(
+    "/monitoring/measures/{measure_id}", response={200: MonitoringMeasureOut, **READ_ERRORS}, summary="One measure"
+)
 def measure_detail(request: HttpRequest, measure_id: int = MeasureId) -> MeasureEntry:
     return _measure(caller(request), measure_id)
 
 
 @router.patch(
     "/monitoring/measures/{measure_id}",
-    response={200: MeasureOut, **WRITE_ERRORS},
+    response={200: MonitoringMeasureOut, **WRITE_ERRORS},
     summary="Change a measure (fields sent are changed); its filing organisation or the region's IP office",
 )
-def measure_update(request: HttpRequest, payload: MeasurePatch, measure_id: int = MeasureId) -> MeasureEntry:
+def measure_update(request: HttpRequest, payload: MonitoringMeasurePatch, measure_id: int = MeasureId) -> MeasureEntry:
     user = caller(request)
     _require_measure_writer(user)
     measure = _measure(user, measure_id, Action.CHANGE)
@@ -305,11 +307,11 @@ def _report(user: Any, report_id: int) -> GeneratedReport:
 
 @router.get(
     "/monitoring/reports",
-    response={200: list[ReportOut], **error_responses(403)},
+    response={200: list[MonitoringReportOut], **error_responses(403)},
     summary="Generated reports of your jurisdiction (officials)",
 )
 @paginate(Paginated)
-def report_list(request: HttpRequest, filters: Query[ReportFilterIn]) -> QuerySet[GeneratedReport]:
+def report_list(request: HttpRequest, filters: Query[MonitoringReportFilterIn]) -> QuerySet[GeneratedReport]:
     user = caller(request)
     require(user, GeneratedReport, Action.VIEW)
     return selectors.report_list(user=user, kind=str(filters.kind or ""), region=filters.region or "")
@@ -317,11 +319,11 @@ def report_list(request: HttpRequest, filters: Query[ReportFilterIn]) -> QuerySe
 
 @router.post(
     "/monitoring/reports",
-    response={201: ReportDetailOut, **WRITE_ERRORS},
+    response={201: MonitoringReportDetailOut, **WRITE_ERRORS},
     summary="An IP office generates the measures overview table (xlsx) or a quarterly / annual work summary (docx) "
     "of its jurisdiction for a year or quarter; the answer lists every figure with its query",
 )
-def report_create(request: HttpRequest, payload: ReportIn) -> Status[GeneratedReport]:
+def report_create(request: HttpRequest, payload: MonitoringReportIn) -> Status[GeneratedReport]:
     user = caller(request)
     require(user, GeneratedReport, Action.ADD)
     region = region_or_400(payload.region_code, "region_code")
@@ -343,7 +345,7 @@ def report_create(request: HttpRequest, payload: ReportIn) -> Status[GeneratedRe
 
 @router.get(
     "/monitoring/reports/{report_id}",
-    response={200: ReportDetailOut, **READ_ERRORS},
+    response={200: MonitoringReportDetailOut, **READ_ERRORS},
     summary="One report with every figure it printed and the query behind each",
 )
 def report_detail(request: HttpRequest, report_id: int = ReportId) -> GeneratedReport:
