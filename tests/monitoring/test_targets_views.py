@@ -94,6 +94,9 @@ def test_scoping_and_permissions(world: World) -> None:
     get(park_admin, reverse("monitoring:targets_park", args=[world.parks["p1"].pk]), 404)
     for outsider in ("bank1", "ent1"):
         get(client_for(world.user(outsider)), reverse("monitoring:targets"), 403)
+        get(client_for(world.user(outsider)), reverse("monitoring:targets_province", args=["110000"]), 403)
+        # A park page answers 404 to those who may never view targets, like a park out of reach.
+        get(client_for(world.user(outsider)), reverse("monitoring:targets_park", args=[world.parks["p1"].pk]), 404)
     # The default year is the latest with a visible registration when this year has none.
     html = get(beijing, reverse("monitoring:targets")).content.decode()
     assert 'value="2025"' in html

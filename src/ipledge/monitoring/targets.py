@@ -25,7 +25,7 @@ from ipledge.core import exports
 from ipledge.core.choices import GOVERNMENT_KINDS, OrganisationKind
 from ipledge.core.context import business_date
 from ipledge.core.models import Region, User
-from ipledge.core.scoping import scope_for
+from ipledge.core.scoping import Action, scope_for
 from ipledge.lending.engine.indicators import indicator_set
 from ipledge.lending.indicators import lending_frames
 from ipledge.lending.models import Loan
@@ -52,6 +52,7 @@ __all__ = [
     "target_overview",
     "target_trend",
     "targets_workbook",
+    "viewable_target_parks",
     "visible_parks",
 ]
 
@@ -77,9 +78,14 @@ class TargetOverview:
 def may_view_targets(user: Any) -> bool:
     """Government bodies (their region), park administrations (their parks) and the platform."""
     scope = scope_for(user)
-    if scope is None:
+    if scope is None or not scope.may(Action.VIEW):
         return False
     return scope.is_platform or scope.kind in GOVERNMENT_KINDS or scope.kind == OrganisationKind.PARK_ADMIN
+
+
+def viewable_target_parks(user: Any) -> QuerySet[Park]:
+    """The parks whose target pages (`monitoring:targets_park`) the user may open: none unless `may_view_targets`."""
+    return visible_parks(user) if may_view_targets(user) else Park.objects.none()
 
 
 def visible_parks(user: User | None) -> QuerySet[Park]:

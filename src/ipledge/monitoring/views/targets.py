@@ -39,6 +39,7 @@ from ..targets import (
     target_dashboard,
     target_overview,
     targets_workbook,
+    viewable_target_parks,
     visible_parks,
 )
 
@@ -285,14 +286,14 @@ def _province_region(request: AuthenticatedRequest, code: str) -> Region:
 
 
 @require_GET
-def targets_province(request: AuthenticatedRequest, code: str) -> HttpResponse:
+def targets_province(request: AuthenticatedRequest, code: int) -> HttpResponse:
     _guard(request)
-    region = _province_region(request, code)
-    form, valid = _filters(request, province=code)
+    region = _province_region(request, str(code))
+    form, valid = _filters(request, province=region.code)
     if not valid:
         raise Http404  # the province is in the URL: only a bad year can fail, and the page has no form for it
     year = form.cleaned_data["year"]
-    overview = target_overview(user=request.user, year=year, region_prefix=code)
+    overview = target_overview(user=request.user, year=year, region_prefix=region.code)
     if request.GET.get("format") == "xlsx":
         return _xlsx({str(_("园区")): overview.parks.drop("park_id")}, stem=f"{region.name}_{_('园区目标')}", year=year)
     context = {
@@ -309,8 +310,8 @@ def targets_province(request: AuthenticatedRequest, code: str) -> HttpResponse:
 
 @require_GET
 def targets_park(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    _guard(request)
-    park = visible_parks(request.user).select_related("region").filter(pk=pk).first()
+    # 404 rather than 403 for those who may not view targets at all, like a park outside the viewer's reach.
+    park = viewable_target_parks(request.user).select_related("region").filter(pk=pk).first()
     if park is None:
         raise Http404
     form, valid = _filters(request)
@@ -339,6 +340,6 @@ def targets_park(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     # GET ?year=&province=; `&format=xlsx` downloads the province, park and trend tables.
     path("targets/", targets, name="targets"),
-    path("targets/province/<str:code>/", targets_province, name="targets_province"),
+    path("targets/province/<int:code>/", targets_province, name="targets_province"),
     path("targets/park/<int:pk>/", targets_park, name="targets_park"),
 ]
