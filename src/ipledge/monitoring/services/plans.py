@@ -138,7 +138,7 @@ def _save_audited(instance: Any, before: dict[str, Any], acting_user: User | Non
 # ---------------------------------------------------------------------------
 
 
-def _clean_plan(data: Mapping[str, Any]) -> dict[str, Any]:
+def _clean_plan(data: Mapping[str, Any], current: ProvincialPlan | None = None) -> dict[str, Any]:
     clean = {k: data[k] for k in PLAN_FIELDS if k in data}
     errors: dict[str, list[ValidationError]] = {}
     if "title" in clean:
@@ -151,6 +151,10 @@ def _clean_plan(data: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("year_from", "year_to"):
         if key in clean and (clean[key] is None or not 2000 <= int(clean[key]) <= 2100):
             errors.setdefault(key, []).append(ValidationError(_("年份应在2000–2100之间。"), code="year_range"))
+    year_from = clean.get("year_from", current.year_from if current else None)
+    year_to = clean.get("year_to", current.year_to if current else None)
+    if not errors and year_from is not None and year_to is not None and year_to < year_from:
+        errors["year_to"] = [ValidationError(_("实施截止年不能早于起始年。"), code="year_order")]
     if errors:
         raise ValidationError(errors)
     return clean
@@ -198,7 +202,7 @@ def plan_update(
     """Change a plan's title, number, years or summary (also after issue: the ledger lives on)."""
     locked = _lock_plan(plan, expected_version)
     _require_plan_editor(acting_user, locked, "change this plan")
-    clean = _clean_plan(data)
+    clean = _clean_plan(data, locked)
     before = snapshot(locked)
     for name, value in clean.items():
         setattr(locked, name, value)
