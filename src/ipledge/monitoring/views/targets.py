@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from ipledge.core.context import business_date
+from ipledge.core.forms import BootstrapMixin
 from ipledge.core.models import Region
 from ipledge.core.money import Money
 from ipledge.core.views import AuthenticatedRequest
@@ -53,7 +54,7 @@ def _province_choices(user: Any) -> list[tuple[str, str]]:
     return [(code, names.get(code, code)) for code in sorted(codes)]
 
 
-class TargetFilterForm(forms.Form):
+class TargetFilterForm(BootstrapMixin, forms.Form):
     year = forms.IntegerField(label=gettext_lazy("年度"), min_value=EARLIEST_YEAR)
     province = forms.ChoiceField(label=gettext_lazy("省份"), required=False)
 
@@ -308,6 +309,13 @@ def targets_province(request: AuthenticatedRequest, code: int) -> HttpResponse:
     return render(request, "monitoring/targets_province.html", context)
 
 
+def _park_figures(row: dict[str, Any]) -> dict[str, str]:
+    figures = {k: _cell(k, v)["text"] for k, v in row.items()}
+    for key in ("projects_growth", "amount_growth"):
+        figures[key] = _("同比 %(growth)s") % {"growth": figures[key]}
+    return figures
+
+
 @require_GET
 def targets_park(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # 404 rather than 403 for those who may not view targets at all, like a park outside the viewer's reach.
@@ -326,7 +334,7 @@ def targets_park(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     context = {
         "park": park,
         "year": year,
-        "figures": {k: _cell(k, v)["text"] for k, v in row.items()} if row else None,
+        "figures": _park_figures(row) if row else None,
         "reaches_goal": bool(row and row["reaches_goal"]),
         "enterprises": enterprises,
         "province_code": province_code,
