@@ -880,7 +880,8 @@ def rule_round_numbers(f: ScanFrames, as_of: datetime.date) -> list[FindingDraft
     groups = _amount_groups(f).with_columns((pl.col("claim_amount_fen") % ROUND_UNIT_FEN == 0).alias("round"))
     if groups.is_empty():
         return []
-    baseline = max(ROUND_BASELINE_FLOOR, float(groups.filter(pl.col("group_kind") == "bank")["round"].mean() or 0.0))
+    bank_share = groups.filter(pl.col("group_kind") == "bank").select(pl.col("round").cast(pl.Float64).mean()).item()
+    baseline = max(ROUND_BASELINE_FLOOR, float(bank_share or 0.0))
     baseline = min(baseline, 0.99)
     rows = (
         groups.group_by("group_kind", "group_id")
