@@ -71,7 +71,8 @@ def seed_plans(*, rng: random.Random, today: datetime.date, stdout: Any = None) 
         if not parks or officer is None or ProvincialPlan.objects.filter(region=province).exists():
             continue
         first = index == 0
-        issued_on = datetime.date(today.year, 3, 10) if first else today - datetime.timedelta(days=8)
+        spring = min(datetime.date(today.year, 3, 10), today - datetime.timedelta(days=30))
+        issued_on = spring if first else today - datetime.timedelta(days=8)
         with as_of(min(today, issued_on)):
             plan = services.plan_create(
                 region=province,
@@ -130,7 +131,7 @@ def seed_plans(*, rng: random.Random, today: datetime.date, stdout: Any = None) 
                     park=park,
                     year=today.year,
                     kind=DesignationKind.DEMONSTRATION if park == designated[0] else DesignationKind.KEY,
-                    designated_on=datetime.date(today.year, 4, 1),
+                    designated_on=min(datetime.date(today.year, 4, 1), today),
                     rationale="质押融资规模与增速居全省前列，服务体系健全。",
                     goals="质押项目数、登记金额年增长20%以上。",
                     acting_user=officer,
