@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 
 from ipledge.core.models import Region, User
@@ -204,18 +204,18 @@ def _growth(now: Decimal | int, before: Decimal | int) -> float | None:
     return float((Decimal(now) - Decimal(before)) / Decimal(before))
 
 
+def _park_registrations(park: Park) -> QuerySet[PledgeRegistration]:
+    """Pledge registrations (质押项目) whose pledgor was a member of the park on the registration date."""
+    return PledgeRegistration.objects.filter(
+        pledgor__memberships__park=park, pledgor__memberships__joined_on__lte=F("registered_on")
+    ).filter(Q(pledgor__memberships__left_on__isnull=True) | Q(pledgor__memberships__left_on__gte=F("registered_on")))
+
+
 def _registrations_by_year(park: Park, years: list[int]) -> dict[int, tuple[int, Decimal]]:
-    """Pledge registrations (质押项目) whose pledgor was a member of the park on the registration date, by year:
-    their count and registered amount (登记金额, `claim_amount`) in yuan."""
+    """The park's registrations by year: their count and registered amount (登记金额, `claim_amount`) in yuan."""
     rows = (
-        PledgeRegistration.objects.filter(
-            pledgor__memberships__park=park,
-            pledgor__memberships__joined_on__lte=F("registered_on"),
-            registered_on__year__in=years,
-        )
-        .filter(
-            Q(pledgor__memberships__left_on__isnull=True) | Q(pledgor__memberships__left_on__gte=F("registered_on"))
-        )
+        _park_registrations(park)
+        .filter(registered_on__year__in=years)
         .annotate(year=ExtractYear("registered_on"))
         .values("year")
         .annotate(projects=Count("pk", distinct=True), amount=Sum("claim_amount"))
@@ -256,8 +256,11 @@ def _from_target_overview(park: Park, years: list[int]) -> list[ParkYear] | None
 
 
 def park_results(park: Park, *, today: datetime.date) -> list[ParkYear]:
-    """The park's pledge projects and amount for the last `RESULT_YEARS` years with growth on the year before."""
-    shown = list(range(today.year - RESULT_YEARS + 1, today.year + 1))
+    """The park's pledge projects and amount for `RESULT_YEARS` years with growth on the year before, ending with
+    the latest year that has a registration (so a new year that has just begun does not read as a collapse)."""
+    latest = _park_registrations(park).filter(registered_on__lte=today).aggregate(last=Max("registered_on"))["last"]
+    last_year = latest.year if latest is not None else today.year
+    shown = list(range(last_year - RESULT_YEARS + 1, last_year + 1))
     from_dashboard = _from_target_overview(park, shown)
     if from_dashboard is not None:
         return from_dashboard
