@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ipledge.core import exports
-from ipledge.core.choices import GOVERNMENT_KINDS, OrganisationKind
+from ipledge.core.choices import GOVERNMENT_KINDS, OrganisationKind, RegionLevel
 from ipledge.core.context import business_date
 from ipledge.core.models import Region, User
 from ipledge.core.scoping import Action, scope_for
@@ -137,7 +137,7 @@ def _load(user: User | None, region_prefix: str, implementation_years: Sequence[
     if region_prefix:
         parks_qs = parks_qs.filter(region__code__startswith=region_prefix)
     park_rows = list(parks_qs.order_by().values_list("pk", "name", "region__code", "is_key_park"))
-    province_names = dict(Region.objects.filter(level="province").values_list("code", "name"))
+    province_names = dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
     parks = pl.DataFrame(
         [
             (pk, name, _province_of(code), province_names.get(_province_of(code), _province_of(code)), key)

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from ipledge.core.apikit import ApiError, caller, error_responses
+from ipledge.core.choices import RegionLevel
 from ipledge.core.context import business_date
 from ipledge.core.models import Region
 
@@ -95,7 +96,7 @@ def targets(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     if year > today.year:
         raise ApiError(400, "max_value", "年度不能晚于今年。", "year must not be later than this year.", field="year")
     province = query.province or ""
-    if province and not Region.objects.filter(code=province, level="province").exists():
+    if province and not Region.objects.filter(code=province, level=RegionLevel.PROVINCE).exists():
         raise ApiError(
             400,
             "not_found",

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from ipledge.core.choices import RegionLevel
 from ipledge.core.context import business_date
 from ipledge.core.forms import BootstrapMixin
 from ipledge.core.models import Region
@@ -280,7 +281,7 @@ def targets(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def _province_region(request: AuthenticatedRequest, code: str) -> Region:
-    region = Region.objects.filter(code=code, level="province").first()
+    region = Region.objects.filter(code=code, level=RegionLevel.PROVINCE).first()
     if region is None or not visible_parks(request.user).filter(region__code__startswith=region.prefix).exists():
         raise Http404
     return region
