@@ -99,6 +99,9 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     market = market_section(user)
     if market.items:
         sections.append(market)
+    monitoring = monitoring_section(user)
+    if monitoring.items:
+        sections.append(monitoring)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -452,3 +455,67 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "current_organisation": organisation,
         "current_role_label": user.get_role_display() if not user.is_superuser else _("平台管理员"),
     }
+
+
+def monitoring_section(user: Any) -> NavSection:
+    """行动监测: the 百园万企 targets for officials and parks, anomaly findings and bulletins, provincial plans with
+    their task ledgers and reminders, key parks, the impact of financing, measures and reports, typical cases; an
+    enterprise reaches its yearly figures (for the impact analysis) and the public showcase."""
+    from ipledge.monitoring.models import (
+        EnterpriseFinancials,
+        Finding,
+        GeneratedReport,
+        KeyParkDesignation,
+        MeasureEntry,
+        PlanTask,
+        ProvincialPlan,
+        TypicalCase,
+    )
+
+    from .choices import GOVERNMENT_KINDS, OrganisationKind
+
+    section = NavSection(_("行动监测"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    kind = scope.kind
+    official = kind in GOVERNMENT_KINDS or scope.is_platform
+    if official or kind == OrganisationKind.PARK_ADMIN:
+        section.items.append(NavItem(_("百园万企目标"), "monitoring:targets", "bullseye", ("monitoring:targets_",)))
+    if can(user, Finding):
+        section.items.append(
+            NavItem(
+                _("异常线索"),
+                "monitoring:findings",
+                "exclamation-octagon",
+                ("monitoring:finding_", "monitoring:scan", "monitoring:bulletin"),
+            )
+        )
+    # Others reach the ledger only when they own a task in it (a bank or park named as 责任单位).
+    if (official and can(user, ProvincialPlan)) or PlanTask.objects.restrict(user).exists():
+        section.items.append(
+            NavItem(
+                _("行动方案与台账"),
+                "monitoring:plans",
+                "list-check",
+                ("monitoring:plan_", "monitoring:task_", "monitoring:reminder"),
+            )
+        )
+    if official and can(user, KeyParkDesignation):
+        section.items.append(NavItem(_("重点园区"), "monitoring:key_parks", "star", ("monitoring:key_park_",)))
+    if official or kind == OrganisationKind.PARK_ADMIN:
+        section.items.append(NavItem(_("融资成效"), "monitoring:impact", "graph-up-arrow", ("monitoring:impact_",)))
+    if can(user, EnterpriseFinancials) and kind == OrganisationKind.ENTERPRISE:
+        section.items.append(
+            NavItem(_("年度经营数据"), "monitoring:financials", "cash-stack", ("monitoring:financials_",))
+        )
+    if can(user, MeasureEntry) and (official or kind == OrganisationKind.PARK_ADMIN):
+        section.items.append(
+            NavItem(_("工作措施"), "monitoring:measures", "journal-bookmark", ("monitoring:measure_",))
+        )
+    if can(user, GeneratedReport):
+        section.items.append(NavItem(_("统计报告"), "monitoring:reports", "file-earmark-text", ("monitoring:report_",)))
+    if can(user, TypicalCase) and kind != OrganisationKind.ENTERPRISE:
+        section.items.append(NavItem(_("典型案例"), "monitoring:cases", "award", ("monitoring:case_",)))
+    section.items.append(NavItem(_("成效展示"), "showcase:index", "globe2"))
+    return section
