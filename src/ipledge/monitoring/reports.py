@@ -515,7 +515,7 @@ def build_work_summary(*, reader: User | None, region: Region | None, period: Pe
 
     document.add_heading("一、总体情况", level=1)
     document.add_paragraph(
-        f"统计期内，全{region_name(region)}办理知识产权质押登记{f('registrations.count')}笔，"
+        f"统计期内，{'全国' if region is None else '全' + region.name}办理知识产权质押登记{f('registrations.count')}笔，"
         f"登记金额{f('registrations.amount')}，涉及出质企业{f('registrations.pledgors')}；"
         f"银行发放知识产权质押贷款{f('loans.count')}笔，放款金额{f('loans.amount')}，"
         f"惠及企业{f('loans.borrowers')}。"

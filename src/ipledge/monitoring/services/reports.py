@@ -75,7 +75,6 @@ def _check(
     return errors
 
 
-@transaction.atomic
 def report_generate(
     *,
     kind: str,
@@ -84,7 +83,11 @@ def report_generate(
     period_end: datetime.date,
     acting_user: User | None,
 ) -> GeneratedReport:
-    """Build the report, store its file and record it with its figures (one audit event)."""
+    """Build the report, store its file and record it with its figures (one audit event).
+
+    The build only reads and may take seconds on a large deployment; it runs before the write transaction so that
+    no write lock is held meanwhile (SQLite's IMMEDIATE transactions would block every other writer). The row and
+    its audit event are then written atomically."""
     if acting_user is not None and not may_generate_reports(acting_user):
         raise PermissionDenied("only an IP office generates monitoring reports")
     errors = _check(kind=kind, region=region, period_start=period_start, period_end=period_end, acting_user=acting_user)
@@ -116,6 +119,11 @@ def report_generate(
         created_by_org=getattr(acting_user, "organisation", None) if acting_user is not None else None,
         created_by=actor,
     )
+    with transaction.atomic():
+        return _record(report, acting_user)
+
+
+def _record(report: GeneratedReport, acting_user: User | None) -> GeneratedReport:
     save_validated(report)
     # The figures (with their SQL) stay on the row; the audit event names the file and how many figures it holds.
     record_event(
@@ -123,11 +131,11 @@ def report_generate(
         action="generated_report.create",
         instance=report,
         new={
-            "kind": kind,
+            "kind": report.kind,
             "region_code": report.region_code,
-            "period_start": period_start,
-            "period_end": period_end,
-            "file_digest": digest,
+            "period_start": report.period_start,
+            "period_end": report.period_end,
+            "file_digest": report.file_digest,
             "size": report.size,
             "figures": len(report.figures),
         },
