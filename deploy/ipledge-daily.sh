@@ -12,6 +12,8 @@ IPLEDGE=${IPLEDGE:-/srv/ipledge/venv/bin/ipledge}
 "$IPLEDGE" market close-surveys
 "$IPLEDGE" market remind-surveys
 "$IPLEDGE" market close-events
+"$IPLEDGE" monitoring scan
+"$IPLEDGE" monitoring remind
 "$IPLEDGE" clearsessions
 "$IPLEDGE" prune_api_calls --older-than-days 365
 "$IPLEDGE" backup --output "/srv/ipledge/backups/ipledge-$(date +%Y%m%d).backup"
