@@ -42,7 +42,8 @@ GAP_RATE = 0.04  # share of enterprise-years left unreported
 ANSWER_RATE = 0.7
 # Extra yearly growth after financing: revenue, R&D, jobs; and implemented patents added per year. Modest on
 # purpose: studies of IP-pledge programmes report single-digit revenue effects, larger ones on R&D.
-UPLIFT = {"revenue": 0.06, "rd": 0.12, "jobs": 0.03, "implemented": 1}
+UPLIFT = {"revenue": 0.06, "rd": 0.12, "jobs": 0.03}
+UPLIFT_IMPLEMENTED = 1  # patents put to use per year
 TREND = {"revenue": (0.05, 0.03), "rd": (0.06, 0.05), "jobs": (0.02, 0.03)}  # mean, spread of yearly growth
 TYPICAL_REVENUE = {"micro": 2_000_000, "small": 15_000_000, "medium": 120_000_000, "large": 600_000_000}
 TYPICAL_JOBS = {"micro": 8, "small": 45, "medium": 300, "large": 1200}
@@ -96,11 +97,11 @@ def _figures(rng: random.Random, today: datetime.date, financed: dict[int, int])
                 rd *= 1 + rng.gauss(*TREND["rd"]) + (UPLIFT["rd"] if boosted else 0)
                 jobs *= 1 + rng.gauss(*TREND["jobs"]) + (UPLIFT["jobs"] if boosted else 0)
                 held += rng.randint(0, 2)
-                implemented = min(held, implemented + rng.randint(0, 1) + (UPLIFT["implemented"] if boosted else 0))
+                implemented = min(held, implemented + rng.randint(0, 1) + (UPLIFT_IMPLEMENTED if boosted else 0))
             if rng.random() < GAP_RATE:
                 continue
             rows.append(
-                EnterpriseFinancials(
+                EnterpriseFinancials(  # type: ignore[misc]  # MoneyField takes Money
                     enterprise_id=pk,
                     year=year,
                     rd_spending=Money(max(round(rd), 0)),

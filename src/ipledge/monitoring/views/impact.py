@@ -153,9 +153,10 @@ def financials_list(request: AuthenticatedRequest) -> HttpResponse:
         {
             "filter": {"form": form},
             "page": page,
+            "rows": page.object_list,
             "changeable": changeable,
             "query": query.urlencode(),
-            "can_create": services.writable_enterprises(user).exists(),
+            "can_create": may(user, EnterpriseFinancials, Action.ADD),
             "can_view_impact": selectors.may_view_impact(user),
         },
     )
@@ -163,9 +164,9 @@ def financials_list(request: AuthenticatedRequest) -> HttpResponse:
 
 def financials_create(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
-    enterprises = services.writable_enterprises(user)
-    if not enterprises.exists():
+    if not may(user, EnterpriseFinancials, Action.ADD):
         raise Http404
+    enterprises = services.writable_enterprises(user)
     initial: dict[str, Any] = {"year": business_date().year - 1}
     if enterprises.count() == 1:
         initial["enterprise"] = enterprises.first().pk  # type: ignore[union-attr]
