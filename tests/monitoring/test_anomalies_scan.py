@@ -70,9 +70,9 @@ def test_loader_feeds_the_rules_from_every_app(world: World) -> None:
         ip_right=right2, code="TR01", event_date=reg2.registered_on + datetime.timedelta(days=30)
     )
     IPRight.objects.filter(pk=right2.pk).update(legal_status="invalidated")
-    assert l3.first_disbursed_on is not None
-    PledgeRegistration.objects.filter(pk=l3.pledge_registration_id).update(
-        registered_on=l3.first_disbursed_on + datetime.timedelta(days=5)
+    assert l1.first_disbursed_on is not None
+    PledgeRegistration.objects.filter(pk=l1.pledge_registration_id).update(
+        registered_on=l1.first_disbursed_on + datetime.timedelta(days=5)
     )
 
     scan = scan_run(as_of=AS_OF)
@@ -83,7 +83,7 @@ def test_loader_feeds_the_rules_from_every_app(world: World) -> None:
     transfers = Finding.objects.filter(rule="transfer_without_consent")
     assert sorted(f.evidence["figures"]["event"] for f in transfers) == ["licence", "transfer"]
     assert _subjects("zombie_collateral") == {f"{reg2.pk}:{right2.pk}"}
-    assert str(l3.pk) in _subjects("loan_before_registration")
+    assert str(l1.pk) in _subjects("loan_before_registration")
     counts = {rule: c["new"] for rule, c in scan.counts.items() if c["new"]}
     assert counts["classification_inconsistent"] == 1 and scan.counts["year_end_spike"]["found"] == 0
     finding = Finding.objects.get(rule="classification_inconsistent")

@@ -15,7 +15,11 @@ from .models import AnomalyScan, Bulletin, Finding
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0", "thead": {"class": "text-nowrap"}}
 
-SEVERITY_BADGES: dict[str, str] = {Severity.HIGH: "text-bg-danger", Severity.MEDIUM: "text-bg-warning", Severity.LOW: "text-bg-info"}
+SEVERITY_BADGES: dict[str, str] = {
+    Severity.HIGH: "text-bg-danger",
+    Severity.MEDIUM: "text-bg-warning",
+    Severity.LOW: "text-bg-info",
+}
 STATUS_BADGES: dict[str, str] = {
     FindingStatus.OPEN: "text-bg-warning",
     FindingStatus.ASSIGNED: "text-bg-info",

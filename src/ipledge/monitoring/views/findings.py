@@ -97,7 +97,7 @@ def finding_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "finding": finding,
             "records": selectors.evidence_links(finding),
-            "figures": (finding.evidence or {}).get("figures", {}),
+            "figures": selectors.evidence_figures(finding),
             "events": selectors.finding_events(user=user, finding=finding),
             "severity_css": SEVERITY_BADGES.get(finding.severity, ""),
             "status_css": STATUS_BADGES.get(finding.status, ""),
