@@ -208,3 +208,65 @@ def test_api_plans_tasks_reminders_and_key_parks(world: World) -> None:
     assert world.user("ipo_js", Role.VIEWER)  # viewers read but never write:
     viewer = session_client(world.user("ipo_js", Role.VIEWER))
     assert_error(send(viewer, "post", f"/monitoring/plans/{plan_id}/submit", {}), 403)
+
+
+OBJECT_ROUTES = {
+    "monitoring:plan_detail": (ProvincialPlan, "view"),
+    "monitoring:plan_edit": (ProvincialPlan, "change"),
+    "monitoring:plan_ledger_xlsx": (ProvincialPlan, "view"),
+    "monitoring:task_create": (ProvincialPlan, "change"),
+    "monitoring:task_edit": (PlanTask, "change"),
+}
+POST_ROUTES = {
+    "monitoring:plan_issue": (ProvincialPlan, "change"),
+    "monitoring:plan_submit": (ProvincialPlan, "change"),
+    "monitoring:task_move": (PlanTask, "change"),
+    "monitoring:designation_revoke": (KeyParkDesignation, "change"),
+}
+
+
+def test_routes_answer_by_scope(world: World) -> None:
+    """What the endpoint matrix checks, on this area's routes: 200 exactly inside `restrict(user, action)`, else 404;
+    posts outside it answer 403/404; create pages 404 for those who may never create; lists stay in scope."""
+    add_plans(world)
+    failures = []
+    for key, role in (
+        ("ipo_bj", Role.OPERATOR),
+        ("ipo_js", Role.VIEWER),
+        ("ipo_nj", Role.OPERATOR),
+        ("park1", Role.OPERATOR),
+        ("bank1", Role.ADMIN),
+        ("reg_bj", Role.VIEWER),
+        ("ent1", Role.OPERATOR),
+    ):
+        user = world.user(key, role)
+        client = session_client(user)
+        for name, (model, action) in OBJECT_ROUTES.items():
+            allowed = set(model.objects.restrict(user, action).values_list("pk", flat=True))  # type: ignore[attr-defined]
+            for pk in model.objects.values_list("pk", flat=True):  # type: ignore[attr-defined]
+                status = client.get(reverse(name, args=[pk])).status_code
+                if status != (200 if pk in allowed else 404):
+                    failures.append(f"{key}_{role} {name}({pk}) -> {status}")
+        for name, (model, action) in POST_ROUTES.items():
+            allowed = set(model.objects.restrict(user, action).values_list("pk", flat=True))  # type: ignore[attr-defined]
+            for pk in model.objects.exclude(pk__in=allowed).values_list("pk", flat=True):  # type: ignore[attr-defined]
+                status = client.post(reverse(name, args=[pk])).status_code
+                if status not in (403, 404):
+                    failures.append(f"{key}_{role} POST {name}({pk}) -> {status}")
+        for name in ("monitoring:plan_create", "monitoring:designation_create"):
+            status = client.get(reverse(name)).status_code
+            may = key.startswith("ipo") and role != Role.VIEWER
+            if status != (200 if may else 404):
+                failures.append(f"{key}_{role} GET {name} -> {status}")
+        for name, model in (
+            ("monitoring:plans", ProvincialPlan),
+            ("monitoring:reminders", Reminder),
+            ("monitoring:key_parks", KeyParkDesignation),
+        ):
+            response = client.get(reverse(name))
+            listed = set(response.context["table"].data.data.values_list("pk", flat=True))
+            allowed = set(model.objects.restrict(user, "view").values_list("pk", flat=True))  # type: ignore[attr-defined]
+            if response.status_code != 200 or not listed <= allowed:
+                failures.append(f"{key}_{role} {name} -> {response.status_code} {listed - allowed}")
+    assert not failures, "\n".join(failures)
+    assert ProvincialPlan.objects.filter(status=PlanStatus.ISSUED).count() == 1  # nothing changed by the refusals

@@ -90,7 +90,7 @@ def may_edit_plans(user: Any) -> bool:
     scope = scope_for(user)
     if scope is None or not scope.may(Action.ADD):
         return False
-    return scope.is_platform or scope.kind == OrganisationKind.IP_OFFICE
+    return scope.is_platform or ProvincialPlan.scope_q(scope, Action.ADD) is not None
 
 
 def may_edit_plan(user: Any, plan: ProvincialPlan) -> bool:
