@@ -66,6 +66,9 @@ def test_measure_pages(world: World) -> None:
     assert edited.status_code == 302
     measure.refresh_from_db()
     assert measure.results == "成效"
+    # A park's measure sits in a county the office's region list does not offer: its own region stays selected.
+    county_form = office.get(reverse("monitoring:measure_edit", args=[m["p2"].pk])).content.decode()
+    assert f'<option value="{m["p2"].region_id}" selected>' in county_form
     admin = session_client(world.user("ipo_js", Role.ADMIN))
     detail = admin.get(reverse("monitoring:measure_detail", args=[measure.pk])).content.decode()
     assert "data-confirm" in detail and reverse("monitoring:measure_delete", args=[measure.pk]) in detail

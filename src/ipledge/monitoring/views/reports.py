@@ -22,6 +22,7 @@ from django_tables2 import RequestConfig
 
 from ipledge.core import uploads
 from ipledge.core.forms import attach_errors
+from ipledge.core.models import Region
 from ipledge.core.scoping import Action
 from ipledge.core.selectors import scoped_get
 from ipledge.core.views import AuthenticatedRequest
@@ -62,14 +63,13 @@ def measure_list(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-def _measure_form(request: AuthenticatedRequest, **kwargs: Any) -> MeasureForm:
+def _measure_form(request: AuthenticatedRequest, measure: MeasureEntry | None = None, **kwargs: Any) -> MeasureForm:
     user = request.user
-    return MeasureForm(
-        request.POST or None,
-        regions=selectors.writable_regions(user),
-        parks=selectors.writable_parks(user),
-        **kwargs,
-    )
+    regions = selectors.writable_regions(user)
+    if measure is not None:
+        # A measure may sit in a county the region list does not offer; keep its own region selectable.
+        regions = (regions | Region.objects.filter(pk=measure.region_id)).distinct()
+    return MeasureForm(request.POST or None, regions=regions, parks=selectors.writable_parks(user), **kwargs)
 
 
 def measure_create(request: AuthenticatedRequest) -> HttpResponse:
@@ -106,7 +106,7 @@ def measure_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def measure_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
     measure = scoped_get(MeasureEntry, user=user, pk=pk, action=Action.CHANGE)
-    form = _measure_form(request, initial=initial_from_measure(measure))
+    form = _measure_form(request, measure, initial=initial_from_measure(measure))
     if request.method == "POST" and form.is_valid():
         try:
             measure_services.measure_update(measure=measure, data=form.values(), acting_user=user)
