@@ -37,7 +37,7 @@ from ..services import cases as services
 
 router = Router(tags=["monitoring"])
 
-WRITE_ERRORS = error_responses(400, 403, 404)
+WRITE_ERRORS = error_responses(400, 403, 404, 409)
 READ_ERRORS = error_responses(403, 404)
 CaseId = Path(..., ge=1, le=MAX_ID)
 ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
