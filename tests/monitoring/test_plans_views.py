@@ -184,6 +184,19 @@ def test_api_plans_tasks_reminders_and_key_parks(world: World) -> None:
         rule="stale_version",
     )
     assert get(park2, f"/monitoring/plans/{plan_id}").json()["tasks"][0]["id"] == task_id
+    assert_error(get(park2, f"/monitoring/tasks/{task_id}/evidence"), 404)
+    upload = park2.post(
+        f"/api/v1/monitoring/tasks/{task_id}/evidence",
+        {"file": SimpleUploadedFile("照片.png", b"not really a png", content_type="image/png")},
+    )
+    assert_error(upload, 400, field="file", rule="content_mismatch")
+    upload = park2.post(
+        f"/api/v1/monitoring/tasks/{task_id}/evidence",
+        {"file": SimpleUploadedFile("纪要.pdf", PDF_BYTES, content_type="application/pdf")},
+    )
+    assert upload.status_code == 200 and upload.json()["evidence_file_name"] == "纪要.pdf"
+    fetched = get(park2, f"/monitoring/tasks/{task_id}/evidence")
+    assert fetched.status_code == 200 and fetched.content == PDF_BYTES and fetched["Content-Type"] == "application/pdf"
     outsider = session_client(world.user("ipo_bj"))
     assert_error(get(outsider, f"/monitoring/plans/{plan_id}"), 404)
     assert_error(get(outsider, f"/monitoring/tasks/{task_id}"), 404)

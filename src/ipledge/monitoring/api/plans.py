@@ -13,11 +13,14 @@ import datetime
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from ninja import Field, Path, Query, Router, Schema, Status
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, File, Path, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
+from ipledge.core import uploads
 from ipledge.core.apikit import (
     MAX_ID,
     ApiError,
@@ -457,6 +460,57 @@ def task_progress(request: HttpRequest, payload: MonPlanProgressIn, task_id: int
         expected_version=payload.version,
     )
     return _task_out(user, task.pk)
+
+
+def _binary(content_type: str, description: str) -> dict[str, Any]:
+    """OpenAPI: a 200 answer that is a file rather than JSON."""
+    return {
+        "responses": {
+            200: {
+                "description": description,
+                "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    }
+
+
+@router.post(
+    "/monitoring/tasks/{task_id}/evidence",
+    response={200: MonPlanTaskOut, **WRITE_ERRORS},
+    summary="Attach the task's evidence file (佐证材料: PDF, JPG, PNG or DOCX, at most 20 MB; replaces the previous)",
+)
+def task_evidence_upload(request: HttpRequest, file: File[UploadedFile], task_id: int = TaskId) -> PlanTask:
+    user = caller(request)
+    require(user, PlanTask, Action.VIEW)
+    task = scoped_get(PlanTask, user=user, pk=task_id)
+    if file.size is not None and file.size > uploads.DOCUMENT.max_bytes:
+        raise ApiError(400, "file_too_large", "文件不能超过 20 MB。", "The file exceeds 20 MB.", field="file")
+    services.task_evidence_attach(task=task, filename=file.name or "evidence", content=file.read(), acting_user=user)
+    return _task_out(user, task.pk)
+
+
+@router.get(
+    "/monitoring/tasks/{task_id}/evidence",
+    response=error_responses(403, 404),
+    openapi_extra=_binary("application/octet-stream", "The evidence file as uploaded (its own content type)."),
+    summary="Download a task's evidence file (404 when it has none)",
+)
+def task_evidence_download(request: HttpRequest, task_id: int = TaskId) -> HttpResponse:
+    user = caller(request)
+    require(user, PlanTask, Action.VIEW)
+    task = scoped_get(PlanTask, user=user, pk=task_id)
+    if not task.evidence_file:
+        raise Http404(PlanTask._meta.verbose_name)
+    try:
+        with default_storage.open(services.evidence_path(task.evidence_file), "rb") as handle:
+            content = handle.read()
+    except FileNotFoundError as exc:
+        raise Http404(PlanTask._meta.verbose_name) from exc
+    response = HttpResponse(content, content_type=services.evidence_content_type(task.evidence_file))
+    response["Content-Disposition"] = uploads.content_disposition(task.evidence_file_name or task.evidence_file)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # ---------------------------------------------------------------------------

@@ -464,6 +464,14 @@ def evidence_path(stored: str) -> str:
     return f"{EVIDENCE_DIR}/{stored}"
 
 
+def evidence_content_type(stored: str) -> str:
+    """The content type of a stored evidence file, from the extension we gave it after sniffing its content."""
+    for kind, extension in uploads.EXTENSIONS.items():
+        if kind != uploads.TEXT and stored.endswith(extension):
+            return uploads.CONTENT_TYPES[kind]
+    return "application/octet-stream"
+
+
 # ---------------------------------------------------------------------------
 # Key parks
 # ---------------------------------------------------------------------------

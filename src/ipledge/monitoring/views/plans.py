@@ -384,15 +384,7 @@ def task_evidence(request: AuthenticatedRequest, pk: int) -> FileResponse:
         handle = default_storage.open(services.evidence_path(task.evidence_file), "rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    content_type = next(
-        (
-            uploads.CONTENT_TYPES[kind]
-            for kind, ext in uploads.EXTENSIONS.items()
-            if task.evidence_file.endswith(ext) and kind != uploads.TEXT
-        ),
-        "application/octet-stream",
-    )
-    response = FileResponse(handle, content_type=content_type)
+    response = FileResponse(handle, content_type=services.evidence_content_type(task.evidence_file))
     # Always a download under the display name, never rendered inline, whatever the content.
     response["Content-Disposition"] = uploads.content_disposition(task.evidence_file_name or task.evidence_file)
     response["Cache-Control"] = "private, no-store"
