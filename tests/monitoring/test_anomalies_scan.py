@@ -150,3 +150,17 @@ def test_found_again_refreshes_and_gone_clears_unless_someone_works_on_it(world:
     assert bj.status == FindingStatus.CLEARED and bj.version == 2
     assert bj.events.last().kind == FindingEventKind.CLEARED  # type: ignore[union-attr]
     assert js.status == FindingStatus.ASSIGNED  # an official closes a case in hand by a decision
+
+
+def test_a_reported_finding_is_not_raised_again_on_the_same_evidence(world: World) -> None:
+    loans = add_loans(world)
+    _plant_classification(loans["l1"])
+    scan_run(as_of=AS_OF)
+    finding = Finding.objects.get(rule="classification_inconsistent")
+    operator, reviewer = world.user("ipo_bj"), world.user("ipo_bj", Role.REVIEWER)
+    services.finding_assign(finding=finding, assignee=operator, due_on=business_date(), acting_user=operator)
+    services.finding_decide(finding=finding, confirm=True, note="属实", acting_user=reviewer)
+    services.bulletin_issue(findings=[finding], title="通报", body="正文", acting_user=operator)
+    again = scan_run(as_of=AS_OF + datetime.timedelta(days=1))
+    assert again.counts["classification_inconsistent"] == {"found": 1, "new": 0, "suppressed": 1, "cleared": 0}
+    assert Finding.objects.filter(rule="classification_inconsistent").count() == 1

@@ -5,8 +5,9 @@ its findings is decided by `Finding.scope_q`). `scan_run` writes one `AnomalySca
 
 - a new fingerprint → a finding (异常线索) OPEN with a RAISED event;
 - an active finding found again → its last-seen date and evidence are refreshed;
-- a dismissed finding (已排除) found again with the same evidence digest → suppressed (counted, nothing written);
-  with a different digest → a new finding whose REOPENED event names the dismissed one;
+- a dismissed finding (已排除), or one already reported in a bulletin (已通报), found again with the same evidence
+  digest → suppressed (counted, nothing written); with a different digest → a new finding whose REOPENED event names
+  the earlier one;
 - an OPEN finding no longer found → CLEARED (已消除). A finding somebody already works on (assigned, investigating,
   confirmed) stays: the official closes it by a decision, and its last-seen date shows the scan stopped finding it.
 """
@@ -319,6 +320,7 @@ def _persist(
                     evidence=draft.evidence,
                     evidence_digest=draft.evidence_digest,
                     title=draft.title[:255],
+                    severity=draft.severity,
                     updated_at=timezone.now(),
                 )
                 continue
@@ -331,11 +333,10 @@ def _persist(
                 .order_by("-pk")
                 .first()
             )
-            if (
-                dismissed is not None
-                and dismissed.status == FindingStatus.DISMISSED
-                and dismissed.evidence_digest == draft.evidence_digest
-            ):
+            # A decided finding (dismissed, or confirmed and reported in a bulletin) stays decided while its
+            # evidence is the same; a cleared one that comes back is simply raised again.
+            decided = dismissed is not None and dismissed.status in (FindingStatus.DISMISSED, FindingStatus.REPORTED)
+            if decided and dismissed is not None and dismissed.evidence_digest == draft.evidence_digest:
                 counts[rule]["suppressed"] += 1
                 continue
             finding = Finding.objects.create(
@@ -358,12 +359,12 @@ def _persist(
             )
             counts[rule]["new"] += 1
             _event(finding, FindingEventKind.RAISED, to_status=FindingStatus.OPEN)
-            if dismissed is not None and dismissed.status == FindingStatus.DISMISSED:
+            if decided and dismissed is not None:
                 _event(
                     finding,
                     FindingEventKind.REOPENED,
                     to_status=FindingStatus.OPEN,
-                    note=f"证据已变化，曾于 #{dismissed.pk} 排除（{dismissed.decision_note}）",
+                    note=f"证据已变化，前次线索 #{dismissed.pk} {dismissed.get_status_display()}（{dismissed.decision_note}）",
                 )
         gone = Finding.objects.filter(rule=rule, status=FindingStatus.OPEN).exclude(fingerprint__in=found)
         for finding in gone.select_for_update(of=("self",)):

@@ -25,6 +25,17 @@ RECORD_URLS: dict[str, str] = {
 }
 
 
+RECORD_LABELS: dict[str, Any] = {
+    "loan": _("贷款"),
+    "registration": _("质押登记"),
+    "ip_right": _("知识产权"),
+    "enterprise": _("企业"),
+    "park": _("园区"),
+    "claim": _("代偿申请"),
+    "licence": _("许可合同备案"),
+    "organisation": _("机构"),
+}
+
 # Evidence figure keys (engine drafts) → what the detail page calls them; unknown keys show as they are.
 FIGURE_LABELS: dict[str, Any] = {
     "appraisals": _("评估份数"),
@@ -130,7 +141,7 @@ def evidence_links(finding: Finding) -> list[dict[str, Any]]:
                 url = reverse(name, args=[record["id"]])
             except (NoReverseMatch, KeyError):
                 url = ""
-        out.append({**record, "url": url})
+        out.append({**record, "url": url, "type_label": RECORD_LABELS.get(str(record.get("type")), record.get("type"))})
     return out
 
 

@@ -5,7 +5,7 @@ Conventions as in the market APIs: reads start from `restrict(user, "view")` (a 
 answers 404 like a missing one); a body reference outside the caller's reach is 400 `not_found` naming the field;
 the services decide who may act (`PermissionDenied` → 403) and refuse bad input with a `ValidationError` naming the
 field and the rule (400: `required`, `invalid_status`, `stale`, `assignee_out_of_region`, `due_in_past`,
-`not_confirmed` …). Schema names carry the prefix `Finding…` / `Anomaly…` / `Bulletin…`.
+`not_confirmed` …). Schema names carry the prefix `Anomaly…` (the registration API already has a `FindingOut`).
 """
 
 import datetime
@@ -37,13 +37,13 @@ FindingId = Path(..., ge=1, le=MAX_ID)
 BulletinId = Path(..., ge=1, le=MAX_ID)
 
 
-class FindingRecordOut(Schema):
+class AnomalyFindingRecordOut(Schema):
     type: str
     id: int
     label: str
 
 
-class FindingOut(Schema):
+class AnomalyFindingOut(Schema):
     id: int
     rule: str
     rule_label: str
@@ -52,7 +52,7 @@ class FindingOut(Schema):
     status_label: str
     title: str
     summary: str
-    records: list[FindingRecordOut]
+    records: list[AnomalyFindingRecordOut]
     figures: dict[str, Any]
     region_code: str
     park_id: int | None
@@ -87,7 +87,7 @@ class FindingOut(Schema):
         return None if obj.assignee is None else obj.assignee.get_username()
 
 
-class FindingEventOut(Schema):
+class AnomalyFindingEventOut(Schema):
     id: int
     kind: str
     from_status: str
@@ -101,7 +101,7 @@ class FindingEventOut(Schema):
         return None if obj.actor is None else obj.actor.get_username()
 
 
-class FindingFilter(Schema):
+class AnomalyFindingFilter(Schema):
     rule: AnomalyRule | None = None
     severity: Severity | None = None
     status: FindingStatus | None = None
@@ -111,24 +111,24 @@ class FindingFilter(Schema):
     )
 
 
-class FindingAssignIn(InputSchema):
+class AnomalyFindingAssignIn(InputSchema):
     assignee_id: int = Field(..., ge=1, le=MAX_ID)
     due_on: datetime.date
     note: str = Field("", max_length=4000)
     version: int | None = Field(None, ge=1, description="The version you saw; an older one is refused as stale.")
 
 
-class FindingNoteIn(InputSchema):
+class AnomalyFindingNoteIn(InputSchema):
     note: str = Field(..., max_length=4000)
     version: int | None = Field(None, ge=1)
 
 
-class FindingStartIn(InputSchema):
+class AnomalyFindingStartIn(InputSchema):
     note: str = Field("", max_length=4000)
     version: int | None = Field(None, ge=1)
 
 
-class FindingDecideIn(InputSchema):
+class AnomalyFindingDecideIn(InputSchema):
     decision: Literal["confirm", "dismiss"]
     note: str = Field(..., max_length=4000, description="The reasons (认定意见); required.")
     version: int | None = Field(None, ge=1)
@@ -150,7 +150,7 @@ class AnomalyScanIn(InputSchema):
     rules: list[AnomalyRule] | None = Field(None, description="Only these rules; all when omitted.")
 
 
-class BulletinOut(Schema):
+class AnomalyBulletinOut(Schema):
     id: int
     number: str
     title: str
@@ -165,7 +165,7 @@ class BulletinOut(Schema):
         return sorted(obj.findings.values_list("pk", flat=True))
 
 
-class BulletinIn(InputSchema):
+class AnomalyBulletinIn(InputSchema):
     title: str = Field(..., min_length=1, max_length=200)
     body: str = Field(..., min_length=1, max_length=20000)
     issued_on: datetime.date | None = None
@@ -187,24 +187,26 @@ def _finding(user: Any, pk: int) -> Finding:
 
 @router.get(
     "/monitoring/findings",
-    response={200: list[FindingOut], **error_responses(403)},
+    response={200: list[AnomalyFindingOut], **error_responses(403)},
     summary="Anomaly findings (异常线索) of the caller's region, newest first; filter by rule, severity, status, region",
 )
 @paginate(Paginated)
-def finding_list(request: HttpRequest, filters: Query[FindingFilter]) -> QuerySet[Finding]:
+def finding_list(request: HttpRequest, filters: Query[AnomalyFindingFilter]) -> QuerySet[Finding]:
     user = caller(request)
     require(user, Finding, Action.VIEW)
     return selectors.finding_list(user=user, filters=filters.model_dump())
 
 
-@router.get("/monitoring/findings/{finding_id}", response={200: FindingOut, **READ_ERRORS}, summary="One finding")
+@router.get(
+    "/monitoring/findings/{finding_id}", response={200: AnomalyFindingOut, **READ_ERRORS}, summary="One finding"
+)
 def finding_detail(request: HttpRequest, finding_id: int = FindingId) -> Finding:
     return _finding(caller(request), finding_id)
 
 
 @router.get(
     "/monitoring/findings/{finding_id}/events",
-    response={200: list[FindingEventOut], **READ_ERRORS},
+    response={200: list[AnomalyFindingEventOut], **READ_ERRORS},
     summary="The finding's case timeline (raised, assigned, notes, decision, bulletin, reopened, cleared)",
 )
 def finding_events(request: HttpRequest, finding_id: int = FindingId) -> Any:
@@ -214,10 +216,10 @@ def finding_events(request: HttpRequest, finding_id: int = FindingId) -> Any:
 
 @router.post(
     "/monitoring/findings/{finding_id}/assign",
-    response={200: FindingOut, **WRITE_ERRORS},
+    response={200: AnomalyFindingOut, **WRITE_ERRORS},
     summary="Assign the case to an IP-office user of the finding's region with a due date (核查期限)",
 )
-def finding_assign(request: HttpRequest, payload: FindingAssignIn, finding_id: int = FindingId) -> Finding:
+def finding_assign(request: HttpRequest, payload: AnomalyFindingAssignIn, finding_id: int = FindingId) -> Finding:
     user = caller(request)
     finding = _finding(user, finding_id)
     require(user, Finding, Action.CHANGE)
@@ -242,10 +244,10 @@ def finding_assign(request: HttpRequest, payload: FindingAssignIn, finding_id: i
 
 @router.post(
     "/monitoring/findings/{finding_id}/start",
-    response={200: FindingOut, **WRITE_ERRORS},
+    response={200: AnomalyFindingOut, **WRITE_ERRORS},
     summary="Start the investigation (核查中) of an assigned finding",
 )
-def finding_start(request: HttpRequest, payload: FindingStartIn, finding_id: int = FindingId) -> Finding:
+def finding_start(request: HttpRequest, payload: AnomalyFindingStartIn, finding_id: int = FindingId) -> Finding:
     user = caller(request)
     finding = _finding(user, finding_id)
     require(user, Finding, Action.CHANGE)
@@ -257,10 +259,10 @@ def finding_start(request: HttpRequest, payload: FindingStartIn, finding_id: int
 
 @router.post(
     "/monitoring/findings/{finding_id}/notes",
-    response={200: FindingOut, **WRITE_ERRORS},
+    response={200: AnomalyFindingOut, **WRITE_ERRORS},
     summary="Add a note to the case file (核查记录)",
 )
-def finding_note(request: HttpRequest, payload: FindingNoteIn, finding_id: int = FindingId) -> Finding:
+def finding_note(request: HttpRequest, payload: AnomalyFindingNoteIn, finding_id: int = FindingId) -> Finding:
     user = caller(request)
     finding = _finding(user, finding_id)
     require(user, Finding, Action.CHANGE)
@@ -270,11 +272,11 @@ def finding_note(request: HttpRequest, payload: FindingNoteIn, finding_id: int =
 
 @router.post(
     "/monitoring/findings/{finding_id}/decide",
-    response={200: FindingOut, **WRITE_ERRORS},
+    response={200: AnomalyFindingOut, **WRITE_ERRORS},
     summary="Confirm (确认) or dismiss (排除) the finding with the reasons; a dismissal is remembered against the "
     "evidence, so the same evidence does not raise it again",
 )
-def finding_decide(request: HttpRequest, payload: FindingDecideIn, finding_id: int = FindingId) -> Finding:
+def finding_decide(request: HttpRequest, payload: AnomalyFindingDecideIn, finding_id: int = FindingId) -> Finding:
     user = caller(request)
     finding = _finding(user, finding_id)
     require(user, Finding, Action.APPROVE)
@@ -325,7 +327,7 @@ def scan_create(request: HttpRequest, payload: AnomalyScanIn) -> Status[AnomalyS
 
 @router.get(
     "/monitoring/bulletins",
-    response={200: list[BulletinOut], **error_responses(403)},
+    response={200: list[AnomalyBulletinOut], **error_responses(403)},
     summary="Bulletins (通报) issued within the caller's region",
 )
 @paginate(Paginated)
@@ -335,7 +337,9 @@ def bulletin_list(request: HttpRequest) -> QuerySet[Bulletin]:
     return selectors.bulletin_list(user=user)
 
 
-@router.get("/monitoring/bulletins/{bulletin_id}", response={200: BulletinOut, **READ_ERRORS}, summary="One bulletin")
+@router.get(
+    "/monitoring/bulletins/{bulletin_id}", response={200: AnomalyBulletinOut, **READ_ERRORS}, summary="One bulletin"
+)
 def bulletin_detail(request: HttpRequest, bulletin_id: int = BulletinId) -> Bulletin:
     user = caller(request)
     require(user, Bulletin, Action.VIEW)
@@ -349,10 +353,10 @@ def bulletin_detail(request: HttpRequest, bulletin_id: int = BulletinId) -> Bull
 
 @router.post(
     "/monitoring/bulletins",
-    response={201: BulletinOut, **WRITE_ERRORS},
+    response={201: AnomalyBulletinOut, **WRITE_ERRORS},
     summary="Issue a bulletin (通报) on confirmed findings of the caller's region; they become reported",
 )
-def bulletin_create(request: HttpRequest, payload: BulletinIn) -> Status[Bulletin]:
+def bulletin_create(request: HttpRequest, payload: AnomalyBulletinIn) -> Status[Bulletin]:
     user = caller(request)
     require(user, Bulletin, Action.ADD)
     findings = [
