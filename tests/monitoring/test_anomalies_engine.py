@@ -274,10 +274,23 @@ def test_compensation_abuse_pledge_after_npl_and_unreturned_recovery(rows: dict[
             "unreturned_since": D(2026, 4, 1),
         },
     ]
+    rows["claims"].append(
+        {
+            "claim_id": 3,
+            "reference": "BC3",
+            "loan_id": 701,
+            "npl_on": D(2025, 9, 1),
+            "status": 100,
+            "enrolled_on": D(2025, 5, 1),  # 57 days after the first disbursement, window 30
+            "enrol_window_days": 30,
+        }
+    )
     drafts = {d.subject_id: d.figures["problems"] for d in only(rows, "compensation_abuse")}
-    assert drafts == {"1": ["pledged_after_npl"], "2": ["recovery_not_returned"]}
+    assert drafts == {"1": ["pledged_after_npl"], "2": ["recovery_not_returned"], "3": ["pooled_late"]}
+    rows["claims"][2]["enrolled_on"] = D(2025, 3, 20)
+    assert "3" not in {d.subject_id for d in only(rows, "compensation_abuse")}
     rows["claims"][1]["unreturned_since"] = AS_OF - datetime.timedelta(days=5)  # not yet overdue
-    assert [d.subject_id for d in only(rows, "compensation_abuse")] == ["1"]
+    assert "2" not in {d.subject_id for d in only(rows, "compensation_abuse")}
 
 
 def test_transfer_without_consent(rows: dict[str, list[dict[str, Any]]]) -> None:

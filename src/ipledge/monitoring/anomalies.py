@@ -269,8 +269,18 @@ def load_frames() -> engine.ScanFrames:
                     "status": e,
                     "unreturned_fen": unreturned.get(a, (0, None))[0],
                     "unreturned_since": unreturned.get(a, (0, None))[1],
+                    "enrolled_on": enrolled_on,
+                    "enrol_window_days": window,
                 }
-                for a, b, c, d, e in Claim.objects.values_list("pk", "reference", "loan_id", "npl_on", "status")
+                for a, b, c, d, e, enrolled_on, window in Claim.objects.values_list(
+                    "pk",
+                    "reference",
+                    "loan_id",
+                    "npl_on",
+                    "status",
+                    "enrolment__enrolled_on",
+                    "enrolment__scheme_version__enrol_window_days",
+                )
             ),
         ),
         organisations=_rows(

@@ -95,6 +95,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "status": _I,
         "unreturned_fen": _I,  # true-up payments the bank owes the fund after clearing, instructed and not paid
         "unreturned_since": _D,
+        "enrolled_on": _D,  # when the loan joined the fund's pool (入池)
+        "enrol_window_days": _I,  # the scheme's window after the first disbursement
     },
     "organisations": {"org_id": _I, "name": _S, "region_code": _S},
     "parks": {"park_id": _I, "name": _S, "region_code": _S},
@@ -653,9 +655,17 @@ def rule_loan_before_registration(f: ScanFrames, as_of: datetime.date) -> list[F
 
 def rule_compensation_abuse(f: ScanFrames, as_of: datetime.date) -> list[FindingDraft]:
     """A compensation claim on a pledge registered once the loan was already non-performing (Beijing precondition),
-    or recovered money the bank has not returned to the fund after clearing (§4.3)."""
+    on a loan pooled after its enrolment window (not pooled before disbursement), or recovered money the bank has
+    not returned to the fund after clearing (§4.3)."""
     loans = f.loans.select(
-        "loan_id", "reference", "borrower_id", "bank_id", "park_id", "region_code", "pledge_registration_id"
+        "loan_id",
+        "reference",
+        "borrower_id",
+        "bank_id",
+        "park_id",
+        "region_code",
+        "pledge_registration_id",
+        "first_disbursed_on",
     )
     regs = f.registrations.select(
         pl.col("registration_id").alias("pledge_registration_id"), "registration_no", "registered_on"
@@ -669,6 +679,15 @@ def rule_compensation_abuse(f: ScanFrames, as_of: datetime.date) -> list[Finding
         if row["registered_on"] is not None and row["registered_on"] >= row["npl_on"]:
             problems.append("pledged_after_npl")
             figures["registered_on"] = str(row["registered_on"])
+        if (
+            row["enrolled_on"] is not None
+            and row["first_disbursed_on"] is not None
+            and (row["enrolled_on"] - row["first_disbursed_on"]).days > (row["enrol_window_days"] or 0)
+        ):
+            problems.append("pooled_late")
+            figures["enrolled_on"] = str(row["enrolled_on"])
+            figures["first_disbursed_on"] = str(row["first_disbursed_on"])
+            figures["enrol_window_days"] = row["enrol_window_days"] or 0
         if (
             (row["unreturned_fen"] or 0) > 0
             and row["unreturned_since"] is not None
@@ -694,7 +713,11 @@ def rule_compensation_abuse(f: ScanFrames, as_of: datetime.date) -> list[Finding
                 subject_id=str(row["claim_id"]),
                 title=f"代偿申请 {row['reference']}："
                 + "、".join(
-                    {"pledged_after_npl": "不良后才办理质押登记", "recovery_not_returned": "追偿款清算后未返还"}[p]
+                    {
+                        "pledged_after_npl": "不良后才办理质押登记",
+                        "pooled_late": "放款后逾期入池",
+                        "recovery_not_returned": "追偿款清算后未返还",
+                    }[p]
                     for p in problems
                 ),
                 summary="风险补偿资金使用不合规：质押在贷款形成不良后才设立，或清算后银行未返还应退的追偿款。",
