@@ -74,6 +74,11 @@ def test_only_an_ip_office_covering_the_case_reviews(world) -> None:  # type: ig
         with pytest.raises(PermissionDenied):
             services.case_review_open(case=nominated, acting_user=world.user(outsider, Role.ADMIN))
     services.case_review_open(case=nominated, acting_user=world.user("cnipa", Role.REVIEWER))
+    # A city office nominates but does not select: that is the province's.
+    jiangsu = nominate(world, "park2", title="江宁案例", park=world.parks["p2"])
+    with pytest.raises(PermissionDenied):
+        services.case_review_open(case=jiangsu, acting_user=world.user("ipo_nj", Role.REVIEWER))
+    assert services.may_review(world.user("ipo_js", Role.REVIEWER), jiangsu)
 
 
 def test_decision_needs_a_score_and_rejection_a_note(world) -> None:  # type: ignore[no-untyped-def]

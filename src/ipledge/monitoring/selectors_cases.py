@@ -21,12 +21,13 @@ from django.db.models.functions import ExtractYear
 
 from ipledge.core.models import Region, User
 from ipledge.core.money import Money
-from ipledge.core.scoping import Action
+from ipledge.core.scoping import Action, scope_for
 from ipledge.registration.models import PledgeRegistration
 from ipledge.registry.models import Park
 
 from .choices import CaseCategory, CaseStatus, DesignationStatus
 from .models import KeyParkDesignation, MeasureEntry, TypicalCase
+from .services.cases import REVIEWING_LEVELS
 
 RESULT_YEARS = 3  # the showcase shows a park's last three years: enough to see a trend, few enough for a phone
 GOAL_GROWTH = Decimal("0.20")  # the 百园万企 goal: projects and amount both up 20 % on the year before
@@ -82,6 +83,9 @@ def selection_years(*, user: User | Any) -> list[int]:
 
 def awaiting_review(*, user: User | Any) -> QuerySet[TypicalCase]:
     """Cases the user's IP office may review that still wait for it (nominated or under review)."""
+    scope = scope_for(user)
+    if scope is None or not (scope.is_platform or scope.admin_level in REVIEWING_LEVELS):
+        return TypicalCase.objects.none()
     return TypicalCase.objects.restrict(user, Action.APPROVE).filter(
         status__in=(CaseStatus.NOMINATED, CaseStatus.UNDER_REVIEW)
     )

@@ -9,8 +9,8 @@ Lifecycle
 - `case_update`: the nominating organisation edits its case while it is nominated; the reviewing IP office may polish
   the text while it is under review or selected, before publication.
 - `case_withdraw`: the nominating organisation withdraws it (已撤回) before review starts.
-- `case_review_open` → `case_review_score` → `case_decide`: an IP office whose region covers the case opens the
-  review (评审中), scores it 0–100 with a note, then selects it (已入选) or not (未入选, a note is required). The
+- `case_review_open` → `case_review_score` → `case_decide`: the provincial IP office covering the case (or CNIPA;
+  city and county offices nominate but do not select) opens the review (评审中), scores it 0–100 with a note, then selects it (已入选) or not (未入选, a note is required). The
   reviewer is never the nominator (maker-checker; also a database constraint), and is always a person: a case cannot
   be reviewed with an API key, which stands for no one.
 - `case_publish`: the IP office publishes a selected case (已发布, `published_on`); only published cases reach the
@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from ipledge.core.audit import audited_create, record_event, snapshot
-from ipledge.core.choices import OrganisationKind
+from ipledge.core.choices import AdminLevel, OrganisationKind
 from ipledge.core.context import business_date, business_now
 from ipledge.core.models import Organisation, User
 from ipledge.core.scoping import Action, scope_for
@@ -50,6 +50,9 @@ EDITABLE_FIELDS = ("year", "title", "category", "summary", "practice", "results"
 LINK_FIELDS = ("park", "enterprise", "bank", "loan")
 # Statuses in which the reviewing IP office may still polish the text before it goes public.
 REVIEWER_EDIT_STATUSES = (CaseStatus.UNDER_REVIEW, CaseStatus.SELECTED)
+
+
+REVIEWING_LEVELS = (AdminLevel.PROVINCIAL, AdminLevel.NATIONAL)
 
 
 def _actor(user: User | None) -> User | None:
@@ -100,7 +103,13 @@ def is_nominator(user: Any, case: TypicalCase) -> bool:
 
 
 def may_review(user: Any, case: TypicalCase) -> bool:
-    """An IP office officer whose region covers the case and whose role approves (or the platform)."""
+    """An officer (approving role) of the provincial IP office covering the case, or of CNIPA, or the platform.
+    City and county offices nominate but do not select: the selection is the province's (O5)."""
+    scope = scope_for(user)
+    if scope is None:
+        return False
+    if not scope.is_platform and scope.admin_level not in REVIEWING_LEVELS:
+        return False
     return _in_scope(user, case, Action.APPROVE)
 
 
@@ -118,7 +127,7 @@ def may_edit(user: Any, case: TypicalCase) -> bool:
 
 def _require_reviewer(user: User, case: TypicalCase, what: str) -> None:
     if not may_review(user, case):
-        raise PermissionDenied(f"only an IP office whose region covers the case may {what}")
+        raise PermissionDenied(f"only the provincial IP office covering the case (or CNIPA) may {what}")
     if not user.pk:
         raise _error("reviewer", _("评审须由具名人员办理，不能使用API密钥。"), "person_required")
     if case.nominated_by_id == user.pk:
