@@ -9,7 +9,7 @@ import datetime
 from ipledge.core.choices import Role
 from ipledge.core.context import as_of
 from ipledge.core.models import Region
-from ipledge.monitoring.models import PlanTask, ProvincialPlan
+from ipledge.monitoring.models import KeyParkDesignation, PlanTask, ProvincialPlan
 from ipledge.monitoring.services import plans as services
 from tests.world import World
 
@@ -53,11 +53,14 @@ def add_plans(world: World) -> World:
         make_task(world, bj, owner=None, due=DAY + datetime.timedelta(days=60), title="贴息资金安排")
         js = make_plan(world, "ipo_js", "320000", "江苏省行动方案")
         make_task(world, js, owner="park2", due=DAY + datetime.timedelta(days=30), title="园区服务站")
-        services.designation_create(
-            park=world.parks["p1"], year=DAY.year, designated_on=DAY, acting_user=world.user("ipo_bj")
-        )
-        services.designation_create(
-            park=world.parks["p2"], year=DAY.year, designated_on=DAY, acting_user=world.user("ipo_js")
-        )
+        for park, office in (("p1", "ipo_bj"), ("p2", "ipo_js")):
+            # Another factory may already have designated the park this year: then the next year.
+            taken = KeyParkDesignation.objects.filter(park=world.parks[park], year=DAY.year, status="active").exists()
+            services.designation_create(
+                park=world.parks[park],
+                year=DAY.year + 1 if taken else DAY.year,
+                designated_on=DAY,
+                acting_user=world.user(office),
+            )
         services.reminders_run(today=DAY)
     return world
