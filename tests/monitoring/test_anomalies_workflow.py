@@ -168,6 +168,7 @@ def test_pages_scope_and_the_case_through_the_ui(world: World) -> None:
     scans = AnomalyScan.objects.count()
     assert operator.post(reverse("monitoring:scans"), {"as_of": business_date().isoformat()}).status_code == 302
     assert AnomalyScan.objects.count() == scans + 1
+    assert 'data-rule="classification_inconsistent"' in operator.get(reverse("monitoring:scans")).content.decode()
     assert session_client(world.user("reg_bj")).post(reverse("monitoring:scans"), {}).status_code == 404
 
 

@@ -28,7 +28,7 @@ from ipledge.core.views import AuthenticatedRequest
 
 from .. import selectors_findings as selectors
 from ..anomalies import scan_run
-from ..choices import ACTIVE_FINDING_STATUSES, FindingStatus
+from ..choices import ACTIVE_FINDING_STATUSES, AnomalyRule, FindingStatus, ScanStatus
 from ..forms_findings import AssignForm, BulletinForm, DecideForm, FindingFilterSet, NoteForm, ScanForm, StartForm
 from ..models import AnomalyScan, Bulletin, Finding
 from ..services import findings as services
@@ -222,7 +222,17 @@ def scan_list(request: AuthenticatedRequest) -> HttpResponse:
             return redirect("monitoring:scans")
     table = ScanTable(selectors.scan_list(user=user))
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    return render(request, "monitoring/scan_list.html", {"table": table, "form": form, "may_scan": may_scan})
+    latest = selectors.scan_list(user=user).filter(status=ScanStatus.FINISHED).first()
+    labels = dict(AnomalyRule.choices)
+    breakdown = [
+        {"rule": rule, "label": labels.get(rule, rule), **counts}
+        for rule, counts in (latest.counts if latest else {}).items()
+    ]
+    return render(
+        request,
+        "monitoring/scan_list.html",
+        {"table": table, "form": form, "may_scan": may_scan, "latest": latest, "breakdown": breakdown},
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- bulletins
