@@ -76,6 +76,8 @@ def test_nominate_and_review_through_the_api(world) -> None:  # type: ignore[no-
     assert published.status_code == 200 and published.json()["status"] == "published"
     anyone = client_for(world.user("bank1", Role.VIEWER)).get(f"{API}/{case_id}")
     assert anyone.status_code == 200 and anyone.json()["results"] == "成效"
+    assert (anyone.json()["review_note"], anyone.json()["reviewer"], anyone.json()["review_score"]) == ("", None, 86)
+    assert client_for(world.user("park2", Role.VIEWER)).get(f"{API}/{case_id}").json()["review_note"] == "可复制"
 
 
 def test_api_key_cannot_review(world) -> None:  # type: ignore[no-untyped-def]

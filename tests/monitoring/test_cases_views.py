@@ -48,6 +48,12 @@ def test_case_detail_scope(world) -> None:  # type: ignore[no-untyped-def]
     published = bank.get(reverse("monitoring:case_detail", args=[case("js_published").pk]))
     assert published.status_code == 200 and TITLES["js_published"] in published.content.decode()
     assert 'class="case-score' not in published.content.decode()
+    # The review note and history stay with the nominator (bank2) and the officials of the region.
+    assert "review-note" not in published.content.decode() and "history-panel" not in published.content.decode()
+    nominator = client_for(world.user("bank2", Role.VIEWER)).get(
+        reverse("monitoring:case_detail", args=[case("js_published").pk])
+    )
+    assert "做法可复制" in nominator.content.decode() and "history-panel" in nominator.content.decode()
 
 
 def test_selection_ranks_by_score(world) -> None:  # type: ignore[no-untyped-def]

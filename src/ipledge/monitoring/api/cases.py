@@ -146,7 +146,7 @@ class MonitoringCaseDetailOut(MonitoringCaseOut):
     enterprise: OrgRef | None = None
     bank: OrgRef | None = None
     loan_id: int | None = None
-    reviewer: str | None = None
+    reviewer: str | None = Field(None, description="Reviewer, note and time: for the nominator and the officials.")
     review_note: str
     reviewed_at: datetime.datetime | None
 
@@ -161,7 +161,11 @@ class MonitoringCaseDetailOut(MonitoringCaseOut):
 
 
 def _detail(user: Any, pk: int) -> TypicalCase:
-    return selectors.visible_cases(user=user).get(pk=pk)
+    case = selectors.visible_cases(user=user).get(pk=pk)
+    if not services.may_see_review(user, case):
+        # Outsiders reach a published case as published: the review stays with the nominator and the officials.
+        case.reviewer, case.review_note, case.reviewed_at = None, "", None
+    return case
 
 
 def _ref(model: Any, pk: int | None, field: str, label_zh: str, label_en: str) -> Any:

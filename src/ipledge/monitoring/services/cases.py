@@ -125,6 +125,19 @@ def may_edit(user: Any, case: TypicalCase) -> bool:
     return _in_scope(user, case, Action.CHANGE)
 
 
+def may_see_review(user: Any, case: TypicalCase) -> bool:
+    """The review (score, note, reviewer, history) is for the nominating organisation and the officials of the case's
+    region; others reach a published case only as published."""
+    scope = scope_for(user)
+    if scope is None:
+        return False
+    if scope.is_platform:
+        return True
+    if scope.organisation_id is not None and case.nominated_by_org.tree_path.startswith(scope.org_tree_path):
+        return True
+    return scope.is_government and scope.region_prefix is not None and case.region_code.startswith(scope.region_prefix)
+
+
 def _require_reviewer(user: User, case: TypicalCase, what: str) -> None:
     if not may_review(user, case):
         raise PermissionDenied(f"only the provincial IP office covering the case (or CNIPA) may {what}")

@@ -28,6 +28,7 @@ from ipledge.core.selectors import scoped_get
 from ipledge.core.views import AuthenticatedRequest
 from ipledge.lending.models import Loan
 from ipledge.registry.models import Enterprise
+from ipledge.registry.views import history_context
 
 from .. import selectors_cases as selectors
 from ..choices import CaseStatus
@@ -116,8 +117,11 @@ def _links(user: Any, case: TypicalCase) -> dict[str, bool]:
 def _detail_context(request: AuthenticatedRequest, case: TypicalCase, **forms: Any) -> dict[str, Any]:
     user = request.user
     reviewer = services.may_review(user, case)
+    insider = services.may_see_review(user, case)
     return {
         "case": case,
+        "insider": insider,
+        **(history_context(user, case) if insider else {"history": []}),
         "badge": case_badge(case),
         "region_name": selectors.region_names([case.region_code]).get(case.region_code, case.region_code),
         "links": _links(user, case),
