@@ -927,6 +927,8 @@ def measure_oracle(user: User, action: str, obj: monitoring.MeasureEntry) -> boo
     own = in_tree(org, obj.owner_org) or _runs_park(org, obj.park)
     if action == Action.VIEW:
         return obj.is_public or own or _official(org, obj.region_code)
+    if action == Action.ADD:
+        return _ip_office(org, obj.region_code) or _runs_park(org, obj.park)
     return action != Action.APPROVE and (own or _ip_office(org, obj.region_code))
 
 

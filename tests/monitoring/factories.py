@@ -6,6 +6,10 @@ Rows are written directly: the matrices test who reaches what, and each area's o
 from __future__ import annotations
 
 import datetime
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from ipledge.core.models import Region
 from ipledge.monitoring.choices import (
@@ -36,9 +40,21 @@ from ipledge.monitoring.models import (
     Reminder,
     TypicalCase,
 )
+from ipledge.monitoring.services.reports import storage_name
 from tests.world import World
 
 DAY = datetime.date(2026, 3, 2)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _stored(content: bytes, content_type: str) -> str:
+    """Store a file the way generated reports are stored (by digest), so downloads find it."""
+    digest = hashlib.sha256(content).hexdigest()
+    name = storage_name(digest, content_type)
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(content))
+    return digest
 
 
 def add_monitoring(w: World) -> World:
@@ -160,9 +176,9 @@ def add_monitoring(w: World) -> World:
             region_code=province,
             period_start=datetime.date(2025, 1, 1),
             period_end=datetime.date(2025, 12, 31),
-            file_digest="0" * 64,
+            file_digest=_stored(f"summary {tag}".encode(), DOCX),
             file_name="summary.docx",
-            content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            content_type=DOCX,
             created_by_org=w.orgs[office],
         )
         for status, nominator in ((CaseStatus.NOMINATED, park_org), (CaseStatus.PUBLISHED, bank)):
@@ -187,9 +203,9 @@ def add_monitoring(w: World) -> World:
         region_code="",
         period_start=datetime.date(2026, 1, 1),
         period_end=datetime.date(2026, 3, 31),
-        file_digest="1" * 64,
+        file_digest=_stored(b"national measures", XLSX),
         file_name="measures.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=XLSX,
         created_by_org=w.orgs["cnipa"],
     )
     return w

@@ -671,7 +671,10 @@ class MeasureEntry(models.Model):
         own = scope.org_tree_q("owner_org__tree_path") if scope.organisation_id is not None else None
         if action == Action.VIEW:
             return _either(Q(is_public=True), own, _government_q(scope), _park_admin_q(scope))
-        if action in (Action.ADD, Action.CHANGE, Action.DELETE):
+        if action == Action.ADD:
+            # Only IP offices and park administrations enter measures; banks or enterprises never do.
+            return _either(_ip_office_q(scope), _park_admin_q(scope))
+        if action in (Action.CHANGE, Action.DELETE):
             return _either(_ip_office_q(scope), _park_admin_q(scope), own)
         return None
 

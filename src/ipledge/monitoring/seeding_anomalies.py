@@ -253,10 +253,51 @@ PLANTS: dict[str, Callable[[engine.ScanFrames, random.Random, datetime.date], st
 }
 
 
+UNPAID_LEFT = 3  # pledged rights left with lapsed fees, found by the scan as they would be in real data
+
+
+def _next_anniversary(day: datetime.date, after: datetime.date) -> datetime.date:
+    year = day.year
+    while True:
+        year += 1
+        try:
+            moved = day.replace(year=year)
+        except ValueError:  # 29 February
+            moved = day.replace(year=year, day=28)
+        if moved >= after:
+            return moved
+
+
+def _pay_pledged_fees(rng: random.Random, today: datetime.date) -> int:
+    """The registry seed dates its fee payments from its own fixed as-of day, so by the demo's today most pledged
+    patents look unpaid beyond the grace period: hundreds of zombie-collateral findings that no pledgor would let
+    happen while the registration monitor reminds them. The pledgors of live pledges pay up to the next anniversary,
+    all but a few, which stay as natural findings."""
+    from ipledge.registry.models import IPRight
+
+    cutoff = today - datetime.timedelta(days=engine.FEE_GRACE_DAYS)
+    rights = list(
+        IPRight.objects.filter(
+            pledges__is_active=True, pledges__registration__status="active", annual_fee_paid_until__lt=cutoff
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    rng.shuffle(rights)
+    paying = rights[UNPAID_LEFT:]
+    for right in paying:
+        right.annual_fee_paid_until = _next_anniversary(right.annual_fee_paid_until, today)
+    IPRight.objects.bulk_update(paying, ["annual_fee_paid_until"])
+    return len(paying)
+
+
 def seed_anomalies(*, rng: random.Random, today: datetime.date, stdout: Any = None) -> dict[str, int]:
     """Plant the patterns the demo lacks, then scan. Counts: planted patterns, findings raised by the scan."""
     planted = 0
     with transaction.atomic():
+        paid = _pay_pledged_fees(rng, today)
+        if paid:
+            _say(stdout, f"{paid} pledged rights had their annual fees paid to the next anniversary")
         found = engine.run_rules(load_frames(), as_of=today)
         done: set[Callable[..., Any]] = set()
         for rule, plant in PLANTS.items():
