@@ -87,11 +87,15 @@ def test_create_page_and_nomination(world) -> None:  # type: ignore[no-untyped-d
     }
     bad = park.post(url, {**form, "figures": "没有冒号的一行"})
     assert bad.status_code == 200 and not TypicalCase.objects.exists()
+    outside = park.post(url, {**form, "enterprise": world.enterprises["e2"].uscc})  # a Jiangsu enterprise
+    assert outside.status_code == 200 and "enterprise" in outside.context["form"].errors
+    form["enterprise"] = world.enterprises["e1"].uscc
     response = park.post(url, form)
     created = TypicalCase.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("monitoring:case_detail", args=[created.pk])
     assert created.figures == {"服务企业数": "120", "融资额（万元）": "8000"}
     assert created.nominated_by == world.user("park1") and created.status == CaseStatus.NOMINATED
+    assert created.enterprise == world.enterprises["e1"]
 
 
 def test_review_through_the_pages(world) -> None:  # type: ignore[no-untyped-def]

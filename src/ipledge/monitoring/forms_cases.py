@@ -81,29 +81,46 @@ class CaseForm(BootstrapMixin, forms.Form):
         help_text=_("每行一项，如“融资金额（万元）: 1000”。"),
     )
     park = forms.ModelChoiceField(label=_("园区"), required=False, queryset=Park.objects.none())
-    enterprise = forms.ModelChoiceField(label=_("企业"), required=False, queryset=Enterprise.objects.none())
+    # Enterprises and loans are named by their identifiers: a national office may reach hundreds of thousands.
+    enterprise = forms.CharField(
+        label=_("企业统一社会信用代码"), required=False, max_length=18, help_text=_("18位，须在您的权限范围内")
+    )
     bank = forms.ModelChoiceField(label=_("银行"), required=False, queryset=Organisation.objects.none())
-    loan = forms.ModelChoiceField(label=_("贷款"), required=False, queryset=Loan.objects.none())
+    loan = forms.CharField(label=_("贷款编号"), required=False, max_length=32)
 
     def __init__(self, *args: Any, user: Any, links: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         if not links:
             for name in ("park", "enterprise", "bank", "loan"):
                 del self.fields[name]
             return
         choices: dict[str, Any] = {
             "park": Park.objects.restrict(user, Action.VIEW).select_related("region").order_by("region__code", "name"),
-            "enterprise": Enterprise.objects.restrict(user, Action.VIEW).order_by("name"),
             "bank": Organisation.objects.filter(kind=OrganisationKind.BANK, is_active=True).order_by("tree_path"),
-            "loan": Loan.objects.restrict(user, Action.VIEW)
-            .filter(first_disbursed_on__isnull=False)
-            .select_related("borrower")
-            .order_by("-first_disbursed_on"),
         }
         for name, queryset in choices.items():
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = queryset
+
+    def clean_enterprise(self) -> Enterprise | None:
+        uscc = (self.cleaned_data.get("enterprise") or "").strip().upper()
+        if not uscc:
+            return None
+        found = Enterprise.objects.restrict(self.user, Action.VIEW).filter(uscc=uscc).first()
+        if found is None:
+            raise ValidationError(_("企业不存在或不在您的权限范围内。"), code="not_found")
+        return found
+
+    def clean_loan(self) -> Loan | None:
+        reference = (self.cleaned_data.get("loan") or "").strip()
+        if not reference:
+            return None
+        found = Loan.objects.restrict(self.user, Action.VIEW).filter(reference=reference).first()
+        if found is None:
+            raise ValidationError(_("贷款不存在或不在您的权限范围内。"), code="not_found")
+        return found
 
     def clean_figures(self) -> dict[str, str]:
         found: dict[str, str] = {}

@@ -184,9 +184,9 @@ def case_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "results": case.results,
         "figures": figures_text(case.figures),
         "park": case.park_id,
-        "enterprise": case.enterprise_id,
+        "enterprise": case.enterprise.uscc if case.enterprise else "",
         "bank": case.bank_id,
-        "loan": case.loan_id,
+        "loan": case.loan.reference if case.loan else "",
     }
     form = CaseForm(request.POST or None, user=user, links=links, initial=initial)
     if request.method == "POST" and editable and form.is_valid():
