@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.test import Client
@@ -20,7 +21,7 @@ from django_tables2 import Table
 
 from ipledge.api import api
 from ipledge.compensation import models as compensation
-from ipledge.core.choices import Role
+from ipledge.core.choices import AdminLevel, OrganisationKind, Role
 from ipledge.core.models import ApiCall, ApiKey, AuditEvent, Organisation, User
 from ipledge.core.scoping import Action, scope_for
 from ipledge.core.services import api_key_create
@@ -28,6 +29,7 @@ from ipledge.core.synthetic import make_uscc
 from ipledge.disposal import models as disposal
 from ipledge.lending.models import BankNplReport, CreditPlan, Loan, LoanCollateral
 from ipledge.market import models as market
+from ipledge.monitoring import models as monitoring
 from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
 from ipledge.screening import models as screening
@@ -36,6 +38,7 @@ from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
 from tests.lending.factories import add_loans
 from tests.market.factories import add_market
+from tests.monitoring.factories import add_monitoring
 from tests.screening.factories import add_screening
 from tests.world import PDF_BYTES, add_valuations
 
@@ -364,6 +367,62 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "market:event_meeting_outcome": ("page", None, None),
     "market:event_report": ("object", market.MatchmakingEvent, Action.VIEW),
     "market:event_export": ("object", market.MatchmakingEvent, Action.VIEW),
+    # Monitoring (行动监测). The targets pages read figures, not rows: the park page's reach is in OBJECT_SCOPES.
+    "monitoring:targets": ("page", None, None),
+    "monitoring:targets_province": ("page", None, None),
+    "monitoring:targets_park": ("object", Park, Action.VIEW),
+    "monitoring:findings": ("list", monitoring.Finding, Action.VIEW),
+    "monitoring:finding_detail": ("object", monitoring.Finding, Action.VIEW),
+    "monitoring:finding_assign": ("object_post", monitoring.Finding, Action.CHANGE),
+    "monitoring:finding_start": ("object_post", monitoring.Finding, Action.CHANGE),
+    "monitoring:finding_note": ("object_post", monitoring.Finding, Action.CHANGE),
+    "monitoring:finding_decide": ("object_post", monitoring.Finding, Action.APPROVE),
+    "monitoring:scans": ("list", monitoring.AnomalyScan, Action.VIEW),
+    "monitoring:bulletins": ("list", monitoring.Bulletin, Action.VIEW),
+    "monitoring:bulletin_create": ("create", monitoring.Bulletin, Action.ADD),
+    "monitoring:bulletin_detail": ("object", monitoring.Bulletin, Action.VIEW),
+    "monitoring:plans": ("list", monitoring.ProvincialPlan, Action.VIEW),
+    "monitoring:plan_create": ("create", monitoring.ProvincialPlan, Action.ADD),
+    "monitoring:plan_detail": ("object", monitoring.ProvincialPlan, Action.VIEW),
+    "monitoring:plan_edit": ("object", monitoring.ProvincialPlan, Action.CHANGE),
+    "monitoring:plan_issue": ("object_post", monitoring.ProvincialPlan, Action.CHANGE),
+    "monitoring:plan_submit": ("object_post", monitoring.ProvincialPlan, Action.CHANGE),
+    "monitoring:plan_ledger_xlsx": ("object", monitoring.ProvincialPlan, Action.VIEW),
+    "monitoring:task_create": ("object", monitoring.ProvincialPlan, Action.CHANGE),
+    "monitoring:task_edit": ("object", monitoring.PlanTask, Action.CHANGE),
+    "monitoring:task_move": ("object_post", monitoring.PlanTask, Action.CHANGE),
+    "monitoring:task_evidence": ("page", None, None),
+    "monitoring:reminders": ("list", monitoring.Reminder, Action.VIEW),
+    "monitoring:key_parks": ("list", monitoring.KeyParkDesignation, Action.VIEW),
+    "monitoring:designation_create": ("create", monitoring.KeyParkDesignation, Action.ADD),
+    "monitoring:designation_revoke": ("object_post", monitoring.KeyParkDesignation, Action.CHANGE),
+    "monitoring:impact": ("page", None, None),
+    "monitoring:financials": ("list", monitoring.EnterpriseFinancials, Action.VIEW),
+    "monitoring:financials_create": ("create", monitoring.EnterpriseFinancials, Action.ADD),
+    "monitoring:financials_edit": ("object", monitoring.EnterpriseFinancials, Action.CHANGE),
+    "monitoring:measures": ("list", monitoring.MeasureEntry, Action.VIEW),
+    "monitoring:measure_create": ("create", monitoring.MeasureEntry, Action.ADD),
+    "monitoring:measure_detail": ("object", monitoring.MeasureEntry, Action.VIEW),
+    "monitoring:measure_edit": ("object", monitoring.MeasureEntry, Action.CHANGE),
+    "monitoring:measure_delete": ("object_post", monitoring.MeasureEntry, Action.DELETE),
+    "monitoring:reports": ("list", monitoring.GeneratedReport, Action.VIEW),
+    "monitoring:report_create": ("create", monitoring.GeneratedReport, Action.ADD),
+    "monitoring:report_detail": ("object", monitoring.GeneratedReport, Action.VIEW),
+    "monitoring:report_download": ("object", monitoring.GeneratedReport, Action.VIEW),
+    "monitoring:cases": ("list", monitoring.TypicalCase, Action.VIEW),
+    "monitoring:case_create": ("create", monitoring.TypicalCase, Action.ADD),
+    "monitoring:case_selection": ("page", None, None),
+    "monitoring:case_detail": ("object", monitoring.TypicalCase, Action.VIEW),
+    "monitoring:case_edit": ("object", monitoring.TypicalCase, Action.CHANGE),
+    "monitoring:case_withdraw": ("object_post", monitoring.TypicalCase, Action.CHANGE),
+    "monitoring:case_review_open": ("object_post", monitoring.TypicalCase, Action.APPROVE),
+    "monitoring:case_review": ("object_post", monitoring.TypicalCase, Action.APPROVE),
+    "monitoring:case_decide": ("object_post", monitoring.TypicalCase, Action.APPROVE),
+    "monitoring:case_publish": ("object_post", monitoring.TypicalCase, Action.APPROVE),
+    # The public showcase (成效展示): published cases and public measures only, checked in tests/monitoring.
+    "showcase:index": ("public", None, None),
+    "showcase:park": ("public", None, None),
+    "showcase:case": ("public", None, None),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -687,10 +746,85 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ),
     ("GET", "/market/events/{event_id}/report"): ("object", market.MatchmakingEvent, Action.VIEW),
     ("GET", "/market/events/{event_id}/schedule.xlsx"): ("object", market.MatchmakingEvent, Action.VIEW),
+    # Monitoring (行动监测); figures-only reads (targets, impact, key-park check, evidence files) are "open".
+    ("GET", "/monitoring/targets"): ("open", None, None),
+    ("GET", "/monitoring/findings"): ("list", monitoring.Finding, Action.VIEW),
+    ("GET", "/monitoring/findings/{finding_id}"): ("object", monitoring.Finding, Action.VIEW),
+    ("GET", "/monitoring/findings/{finding_id}/events"): ("object", monitoring.Finding, Action.VIEW),
+    ("POST", "/monitoring/findings/{finding_id}/assign"): ("object", monitoring.Finding, Action.CHANGE),
+    ("POST", "/monitoring/findings/{finding_id}/start"): ("object", monitoring.Finding, Action.CHANGE),
+    ("POST", "/monitoring/findings/{finding_id}/notes"): ("object", monitoring.Finding, Action.CHANGE),
+    ("POST", "/monitoring/findings/{finding_id}/decide"): ("object", monitoring.Finding, Action.APPROVE),
+    ("GET", "/monitoring/scans"): ("list", monitoring.AnomalyScan, Action.VIEW),
+    ("POST", "/monitoring/scans"): ("create", monitoring.AnomalyScan, Action.ADD),
+    ("GET", "/monitoring/bulletins"): ("list", monitoring.Bulletin, Action.VIEW),
+    ("POST", "/monitoring/bulletins"): ("create", monitoring.Bulletin, Action.ADD),
+    ("GET", "/monitoring/bulletins/{bulletin_id}"): ("object", monitoring.Bulletin, Action.VIEW),
+    ("GET", "/monitoring/plans"): ("list", monitoring.ProvincialPlan, Action.VIEW),
+    ("POST", "/monitoring/plans"): ("create", monitoring.ProvincialPlan, Action.ADD),
+    ("GET", "/monitoring/plans/{plan_id}"): ("object", monitoring.ProvincialPlan, Action.VIEW),
+    ("PUT", "/monitoring/plans/{plan_id}"): ("object", monitoring.ProvincialPlan, Action.CHANGE),
+    ("POST", "/monitoring/plans/{plan_id}/issue"): ("object", monitoring.ProvincialPlan, Action.CHANGE),
+    ("POST", "/monitoring/plans/{plan_id}/submit"): ("object", monitoring.ProvincialPlan, Action.CHANGE),
+    ("GET", "/monitoring/plans/{plan_id}/tasks"): ("object", monitoring.ProvincialPlan, Action.VIEW),
+    ("POST", "/monitoring/plans/{plan_id}/tasks"): ("object", monitoring.ProvincialPlan, Action.CHANGE),
+    ("GET", "/monitoring/tasks/{task_id}"): ("object", monitoring.PlanTask, Action.VIEW),
+    ("PUT", "/monitoring/tasks/{task_id}"): ("object", monitoring.PlanTask, Action.CHANGE),
+    ("POST", "/monitoring/tasks/{task_id}/progress"): ("object", monitoring.PlanTask, Action.CHANGE),
+    ("POST", "/monitoring/tasks/{task_id}/evidence"): ("object", monitoring.PlanTask, Action.CHANGE),
+    ("GET", "/monitoring/tasks/{task_id}/evidence"): ("open", None, None),
+    ("GET", "/monitoring/reminders"): ("list", monitoring.Reminder, Action.VIEW),
+    ("GET", "/monitoring/designations"): ("list", monitoring.KeyParkDesignation, Action.VIEW),
+    ("POST", "/monitoring/designations"): ("create", monitoring.KeyParkDesignation, Action.ADD),
+    ("POST", "/monitoring/designations/{designation_id}/revoke"): (
+        "object",
+        monitoring.KeyParkDesignation,
+        Action.CHANGE,
+    ),
+    ("GET", "/monitoring/key-parks/check"): ("open", None, None),
+    ("GET", "/monitoring/impact"): ("open", None, None),
+    ("GET", "/monitoring/financials"): ("list", monitoring.EnterpriseFinancials, Action.VIEW),
+    ("POST", "/monitoring/financials"): ("create", monitoring.EnterpriseFinancials, Action.ADD),
+    ("GET", "/monitoring/financials/{financials_id}"): ("object", monitoring.EnterpriseFinancials, Action.VIEW),
+    ("PATCH", "/monitoring/financials/{financials_id}"): ("object", monitoring.EnterpriseFinancials, Action.CHANGE),
+    ("GET", "/monitoring/measures"): ("list", monitoring.MeasureEntry, Action.VIEW),
+    ("POST", "/monitoring/measures"): ("create", monitoring.MeasureEntry, Action.ADD),
+    ("GET", "/monitoring/measures/{measure_id}"): ("object", monitoring.MeasureEntry, Action.VIEW),
+    ("PATCH", "/monitoring/measures/{measure_id}"): ("object", monitoring.MeasureEntry, Action.CHANGE),
+    ("DELETE", "/monitoring/measures/{measure_id}"): ("object", monitoring.MeasureEntry, Action.DELETE),
+    ("GET", "/monitoring/reports"): ("list", monitoring.GeneratedReport, Action.VIEW),
+    ("POST", "/monitoring/reports"): ("create", monitoring.GeneratedReport, Action.ADD),
+    ("GET", "/monitoring/reports/{report_id}"): ("object", monitoring.GeneratedReport, Action.VIEW),
+    ("GET", "/monitoring/reports/{report_id}/download"): ("object", monitoring.GeneratedReport, Action.VIEW),
+    ("GET", "/monitoring/cases"): ("list", monitoring.TypicalCase, Action.VIEW),
+    ("POST", "/monitoring/cases"): ("create", monitoring.TypicalCase, Action.ADD),
+    ("GET", "/monitoring/cases/{case_id}"): ("object", monitoring.TypicalCase, Action.VIEW),
+    ("PATCH", "/monitoring/cases/{case_id}"): ("object", monitoring.TypicalCase, Action.CHANGE),
+    ("POST", "/monitoring/cases/{case_id}/withdraw"): ("object", monitoring.TypicalCase, Action.CHANGE),
+    ("POST", "/monitoring/cases/{case_id}/review/open"): ("object", monitoring.TypicalCase, Action.APPROVE),
+    ("POST", "/monitoring/cases/{case_id}/review"): ("object", monitoring.TypicalCase, Action.APPROVE),
+    ("POST", "/monitoring/cases/{case_id}/decide"): ("object", monitoring.TypicalCase, Action.APPROVE),
+    ("POST", "/monitoring/cases/{case_id}/publish"): ("object", monitoring.TypicalCase, Action.APPROVE),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
+# Operations taking a multipart file: the file part's name (the upload is a small PDF).
+API_UPLOADS: dict[tuple[str, str], str] = {("POST", "/monitoring/tasks/{task_id}/evidence"): "evidence.pdf"}
+
 API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/monitoring/findings/{finding_id}/assign"): {"assignee_id": 1, "due_on": "2099-01-01"},
+    ("POST", "/monitoring/findings/{finding_id}/notes"): {"note": "矩阵测试"},
+    ("POST", "/monitoring/findings/{finding_id}/decide"): {"decision": "dismiss", "note": "矩阵测试"},
+    ("PUT", "/monitoring/plans/{plan_id}"): {"title": "矩阵测试"},
+    ("POST", "/monitoring/plans/{plan_id}/tasks"): {"title": "矩阵测试", "owner_name": "某厅", "due_on": "2099-01-01"},
+    ("PUT", "/monitoring/tasks/{task_id}"): {"title": "矩阵测试"},
+    ("POST", "/monitoring/tasks/{task_id}/progress"): {"status": "in_progress", "progress": 10},
+    ("POST", "/monitoring/designations/{designation_id}/revoke"): {"reason": "矩阵测试"},
+    ("PATCH", "/monitoring/financials/{financials_id}"): {"employees": 1},
+    ("PATCH", "/monitoring/measures/{measure_id}"): {"title": "矩阵测试"},
+    ("PATCH", "/monitoring/cases/{case_id}"): {"title": "矩阵测试"},
+    ("POST", "/monitoring/cases/{case_id}/review"): {"score": 80, "note": "矩阵测试"},
+    ("POST", "/monitoring/cases/{case_id}/decide"): {"select": True},
     ("POST", "/pledge-filings/{filing_id}/decision"): {"decision": "request_correction", "note": "矩阵测试"},
     ("POST", "/pledge-registrations/{registration_id}/cancellation"): {"reason": "repaid"},
     ("POST", "/ip-rights/{right_id}/transfer"): {"owners": [{"holder_name": "矩阵测试受让人"}]},
@@ -873,6 +1007,26 @@ def targeted_pks(model: type[Model], user: User, action: str) -> set[Any]:
     )
 
 
+def target_park_pks(model: type[Model], user: User, action: str) -> set[Any]:
+    """A park's target page: parks in an official's region, a park administration's own; nobody else's."""
+    scope = scope_for(user)
+    if scope is None or not scope.may(action):
+        return set()
+    org = user.organisation
+    if org.kind in (
+        OrganisationKind.IP_OFFICE,
+        OrganisationKind.FINANCIAL_REGULATOR,
+        OrganisationKind.DEVELOPMENT_REFORM,
+    ):
+        prefix = "" if org.admin_level == AdminLevel.NATIONAL else org.region.prefix
+        return set(Park.objects.filter(region__code__startswith=prefix).values_list("pk", flat=True))
+    if org.kind == OrganisationKind.PARK_ADMIN:
+        return set(
+            Park.objects.filter(administering_org__tree_path__startswith=org.tree_path).values_list("pk", flat=True)
+        )
+    return set()
+
+
 # Routes whose reach is narrower than the model's view scope, with the rule stated independently above.
 OBJECT_SCOPES = {
     "market:survey_detail": organised_pks,
@@ -883,6 +1037,7 @@ OBJECT_SCOPES = {
     ("GET", "/market/surveys/{survey_id}/targets"): organised_pks,
     ("GET", "/market/surveys/{survey_id}/results"): organised_pks,
     ("GET", "/market/surveys/{survey_id}/export.xlsx"): organised_pks,
+    "monitoring:targets_park": target_park_pks,
 }
 
 
@@ -922,6 +1077,7 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_disposal(world)
     add_screening(world)
     add_market(world)
+    add_monitoring(world)
     return world
 
 
@@ -1060,6 +1216,9 @@ def test_api_object_routes(keyed_world, route: tuple[str, str]) -> None:  # type
             url = _api_path(path, obj.pk)
             if method == "GET":
                 response = client.get(url)
+            elif route in API_UPLOADS:
+                upload = SimpleUploadedFile(API_UPLOADS[route], PDF_BYTES, content_type="application/pdf")
+                response = client.post(url, {"file": upload})
             else:
                 body = json.dumps(API_BODIES.get(route, {}))
                 response = getattr(client, method.lower())(url, body, content_type="application/json")
@@ -1126,6 +1285,8 @@ PAGE_KWARGS: dict[str, dict[str, int]] = {
     "market:event_participant_withdraw": {"pk": 1, "participant_pk": 1},
     "market:event_meeting_cancel": {"pk": 1, "meeting_pk": 1},
     "market:event_meeting_outcome": {"pk": 1, "meeting_pk": 1},
+    "monitoring:targets_province": {"code": 110000},
+    "monitoring:task_evidence": {"pk": 1},
 }
 
 

@@ -42,9 +42,10 @@ def _require(user: Any, model: type[Any], action: str = Action.VIEW) -> None:
         raise Http404
 
 
-def _finding(user: Any, pk: int) -> Finding:
+def _finding(user: Any, pk: int, action: str = Action.VIEW) -> Finding:
+    """The finding in the user's scope for the action: a case step on a finding one may only read answers 404."""
     try:
-        return selectors.finding_get(user=user, pk=pk)
+        return selectors.finding_get(user=user, pk=pk, action=action)
     except Finding.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -115,7 +116,7 @@ def finding_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def finding_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    finding = _finding(request.user, pk)
+    finding = _finding(request.user, pk, Action.CHANGE)
     form = AssignForm(request.POST, assignees=services.assignable_users(finding))
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -139,8 +140,10 @@ def finding_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return redirect("monitoring:finding_detail", pk)
 
 
-def _simple(request: AuthenticatedRequest, pk: int, form_class: Any, action: Any, done: str) -> HttpResponse:
-    finding = _finding(request.user, pk)
+def _simple(
+    request: AuthenticatedRequest, pk: int, form_class: Any, action: Any, done: str, scope: str = Action.CHANGE
+) -> HttpResponse:
+    finding = _finding(request.user, pk, scope)
     form = form_class(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -196,6 +199,7 @@ def finding_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
         ),
         _("认定已保存。"),
+        Action.APPROVE,
     )
 
 
