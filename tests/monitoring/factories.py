@@ -18,13 +18,13 @@ from ipledge.monitoring.choices import (
     CaseStatus,
     FinancialsSource,
     FindingEventKind,
+    FindingSeverity,
     FindingStatus,
     MeasureCategory,
     PlanStatus,
     ReminderKind,
     ReportKind,
     ScanStatus,
-    Severity,
 )
 from ipledge.monitoring.models import (
     AnomalyScan,
@@ -75,7 +75,7 @@ def add_monitoring(w: World) -> World:
         )
         finding = Finding.objects.create(
             rule=AnomalyRule.DUPLICATE_PLEDGE,
-            severity=Severity.HIGH,
+            severity=FindingSeverity.HIGH,
             fingerprint=f"fp-{tag}",
             evidence_digest=f"ev-{tag}",
             title="同一专利两笔有效质押",
@@ -90,7 +90,7 @@ def add_monitoring(w: World) -> World:
         )
         Finding.objects.create(
             rule=AnomalyRule.LOAN_BEFORE_REGISTRATION,
-            severity=Severity.MEDIUM,
+            severity=FindingSeverity.MEDIUM,
             fingerprint=f"fp2-{tag}",
             evidence_digest=f"ev2-{tag}",
             title="先放款后登记",

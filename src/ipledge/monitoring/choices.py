@@ -27,7 +27,7 @@ class AnomalyRule(models.TextChoices):
     SHELL_BORROWER = "shell_borrower", _("新设无员工企业大额贷款")
 
 
-class Severity(models.TextChoices):
+class FindingSeverity(models.TextChoices):
     HIGH = "high", _("高")
     MEDIUM = "medium", _("中")
     LOW = "low", _("低")

@@ -13,7 +13,7 @@ from ipledge.core.forms import BootstrapMixin, DateInput
 from ipledge.core.models import User
 from ipledge.registry.filtersets import StyledFilterSet
 
-from .choices import ACTIVE_FINDING_STATUSES, AnomalyRule, FindingStatus, Severity
+from .choices import ACTIVE_FINDING_STATUSES, AnomalyRule, FindingSeverity, FindingStatus
 from .models import Finding
 
 STATE_CHOICES = [("active", _("未办结")), ("closed", _("已办结"))]
@@ -22,7 +22,7 @@ STATE_CHOICES = [("active", _("未办结")), ("closed", _("已办结"))]
 class FindingFilterSet(StyledFilterSet):
     q = filters.CharFilter(label=_("标题/对象"), method="filter_q")
     rule = filters.ChoiceFilter(label=_("规则"), choices=AnomalyRule.choices, empty_label=_("全部"))
-    severity = filters.ChoiceFilter(label=_("严重程度"), choices=Severity.choices, empty_label=_("全部"))
+    severity = filters.ChoiceFilter(label=_("严重程度"), choices=FindingSeverity.choices, empty_label=_("全部"))
     status = filters.ChoiceFilter(label=_("状态"), choices=FindingStatus.choices, empty_label=_("全部"))
     state = filters.ChoiceFilter(label=_("办理"), choices=STATE_CHOICES, method="filter_state", empty_label=_("全部"))
     region = filters.CharFilter(label=_("地区代码"), method="filter_region")

@@ -37,6 +37,7 @@ from .choices import (
     DesignationStatus,
     FinancialsSource,
     FindingEventKind,
+    FindingSeverity,
     FindingStatus,
     MeasureCategory,
     MeasureStatus,
@@ -44,7 +45,6 @@ from .choices import (
     ReminderKind,
     ReportKind,
     ScanStatus,
-    Severity,
     TaskStatus,
 )
 
@@ -169,7 +169,7 @@ class Finding(models.Model):
     """One anomaly a scan found: the rule, the evidence (records and figures), a severity, and its case."""
 
     rule = models.CharField(_("规则"), max_length=32, choices=AnomalyRule.choices, db_index=True)
-    severity = models.CharField(_("严重程度"), max_length=8, choices=Severity.choices)
+    severity = models.CharField(_("严重程度"), max_length=8, choices=FindingSeverity.choices)
     # What the finding is about (rule + subject key), hashed; and a digest of the evidence figures. A dismissal is
     # remembered against both: the same fingerprint with the same evidence does not return; new evidence does.
     fingerprint = models.CharField(_("识别码"), max_length=64, db_index=True)

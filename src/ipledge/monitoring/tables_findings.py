@@ -10,15 +10,15 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from .choices import FindingStatus, ScanStatus, Severity
+from .choices import FindingSeverity, FindingStatus, ScanStatus
 from .models import AnomalyScan, Bulletin, Finding
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0", "thead": {"class": "text-nowrap"}}
 
 SEVERITY_BADGES: dict[str, str] = {
-    Severity.HIGH: "text-bg-danger",
-    Severity.MEDIUM: "text-bg-warning",
-    Severity.LOW: "text-bg-info",
+    FindingSeverity.HIGH: "text-bg-danger",
+    FindingSeverity.MEDIUM: "text-bg-warning",
+    FindingSeverity.LOW: "text-bg-info",
 }
 STATUS_BADGES: dict[str, str] = {
     FindingStatus.OPEN: "text-bg-warning",

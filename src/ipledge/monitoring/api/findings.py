@@ -25,7 +25,7 @@ from ipledge.core.scoping import Action
 
 from .. import selectors_findings as selectors
 from ..anomalies import scan_run
-from ..choices import AnomalyRule, FindingStatus, Severity
+from ..choices import AnomalyRule, FindingSeverity, FindingStatus
 from ..models import AnomalyScan, Bulletin, Finding
 from ..services import findings as services
 
@@ -103,7 +103,7 @@ class AnomalyFindingEventOut(Schema):
 
 class AnomalyFindingFilter(Schema):
     rule: AnomalyRule | None = None
-    severity: Severity | None = None
+    severity: FindingSeverity | None = None
     status: FindingStatus | None = None
     region: str | None = Field(None, pattern=r"^\d{2,6}$", description="Region code prefix, e.g. 32 or 3201.")
     active: bool | None = Field(
