@@ -8,7 +8,6 @@ reads (its own, and for officials those of their region).
 from __future__ import annotations
 
 import datetime
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,6 +145,7 @@ class ProvinceCheck:
     active: int
     parks: list[ParkEvaluation] = field(default_factory=list)
     candidate_parks: int = 0
+    results_year: int | None = None
 
     @property
     def minimum(self) -> int:
@@ -172,28 +172,32 @@ def _province_regions(user: Any, province: str) -> list[Region]:
 
 
 def _park_figures(user: Any, year: int, province_prefix: str) -> dict[int, dict[str, Any]]:
-    """Per-park figures from the targets overview (area T1), when that module is present; else nothing."""
-    try:
-        targets = importlib.import_module("ipledge.monitoring.targets")
-        overview = targets.target_overview(user=user, year=year, region_prefix=province_prefix)
-    except (ImportError, AttributeError):
-        return {}
-    frame = getattr(overview, "parks", None)
-    if frame is None:
-        return {}
-    return {int(row["park_id"]): row for row in frame.iter_rows(named=True)}
+    """Per-park figures for the year from the targets overview (T1)."""
+    from .targets import target_overview
+
+    overview = target_overview(user=user, year=year, region_prefix=province_prefix)
+    return {int(row["park_id"]): row for row in overview.parks.iter_rows(named=True)}
+
+
+def figures_year(user: Any, year: int) -> int:
+    """The year whose results evaluate the designations: the designation year, or the latest earlier year with
+    registrations while the designation year has none yet (otherwise every park would show -100 %)."""
+    from .targets import default_year
+
+    return min(year, default_year(user))
 
 
 def key_park_check(*, user: Any, year: int, province: str = "") -> list[ProvinceCheck]:
     """For each province: its active designations for `year`, the count against the minimum of 3, and each
     designated park's results for the year."""
     checks = []
+    results_year = figures_year(user, year)
     for region in _province_regions(user, province):
         prefix = region.code[:2]
         designations = list(
             designation_list(user=user, year=year, province=region.code, active_only=True).select_related("park")
         )
-        figures = _park_figures(user, year, prefix) if designations else {}
+        figures = _park_figures(user, results_year, prefix) if designations else {}
         evaluations = []
         for designation in designations:
             row = figures.get(designation.park_id, {})
@@ -212,6 +216,7 @@ def key_park_check(*, user: Any, year: int, province: str = "") -> list[Province
                 province_code=region.code,
                 province_name=region.name,
                 year=year,
+                results_year=results_year,
                 active=len(designations),
                 parks=evaluations,
                 candidate_parks=Park.objects.filter(region__code__startswith=prefix).count(),
