@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening bench-matching bench-load clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening bench-matching bench-monitoring bench-load clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -95,6 +95,10 @@ bench-screening: install
 # Matching of 100,000 synthetic demands against 2,000 products, and one enterprise's ranking (issue 6).
 bench-matching: install
 	$(BIN)/ipledge bench matching --products 2000 --demands 100000 --output bench/results/matching.json
+
+# The monitoring app's anomaly rules and targets on synthetic national-scale frames against a row-by-row twin.
+bench-monitoring: install
+	$(BIN)/ipledge bench monitoring --output bench/results/monitoring.json
 
 # ipledge's main read pages and API lists under locust (50 users, 60 s) on gunicorn over loopback, then a bare
 # Django JSON view with the same server settings in the same run (issue 12); seeds a demo database (a few minutes).

@@ -25,6 +25,11 @@ and prints its one JSON line, also written to ``--output``.
 vectorised screen, and times a per-enterprise ORM loop doing the same on a sample written to the database inside a
 transaction that is rolled back (`ipledge.screening.benchmark`); prints its one JSON line, also written to
 ``--output``.
+
+`ipledge bench monitoring [--loans 300000] [--enterprises 500000] [--baseline-loans 20000] [--seed N] [--output FILE]`
+times the monitoring app's anomaly rules and targets engine on synthetic frames at national scale against a
+row-by-row twin of six rules (`ipledge.monitoring.benchmark`); prints its one JSON line, then ``agree: true|false``,
+and writes the JSON to ``--output``.
 """
 
 from __future__ import annotations
@@ -155,14 +160,16 @@ class Command(BaseCommand):
         "`ipledge bench valuation` times the valuation engine against its row-by-row reference; "
         "`ipledge bench compensation` times the funds' stress test against a naive per-simulation loop; "
         "`ipledge bench screening` times the whitelist screen against a per-enterprise ORM loop; "
-        "`ipledge bench matching` times product matching against a per-pair Python loop."
+        "`ipledge bench matching` times product matching against a per-pair Python loop; "
+        "`ipledge bench monitoring` times the anomaly rules and targets against a row-by-row Python twin."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         # One positional target with shared options rather than subparsers: `bench indicators` keeps accepting
         # its options anywhere on the line, Django's own (--verbosity, --settings) included.
         parser.add_argument(
-            "target", choices=["indicators", "valuation", "valuation-api", "compensation", "screening", "matching"]
+            "target",
+            choices=["indicators", "valuation", "valuation-api", "compensation", "screening", "matching", "monitoring"],
         )
         parser.add_argument("--requests", type=int, default=200, help="valuation-api: requests timed (default 200)")
         parser.add_argument(
@@ -183,8 +190,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--baseline-simulations", type=int, default=500, help="compensation: simulations of the naive loop"
         )
-        parser.add_argument("--output", help="compensation, screening, matching: also write the JSON to this file")
-        parser.add_argument("--enterprises", type=int, default=500_000, help="screening: synthetic enterprises")
+        parser.add_argument(
+            "--output", help="compensation, screening, matching, monitoring: also write the JSON to this file"
+        )
+        parser.add_argument(
+            "--enterprises", type=int, default=500_000, help="screening, monitoring: synthetic enterprises"
+        )
         parser.add_argument("--records", type=int, default=2_000_000, help="screening: synthetic credit records")
         parser.add_argument(
             "--baseline-sample", type=int, default=2000, help="screening: enterprises of the per-enterprise ORM loop"
@@ -196,6 +207,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--one-samples", type=int, default=200, help="matching: demands timed one at a time (p95)")
         parser.add_argument("--workers", type=int, default=1, help="matching: processes sharing the demand chunks")
+        parser.add_argument("--loans", type=int, default=300_000, help="monitoring: synthetic loans and registrations")
+        parser.add_argument(
+            "--baseline-loans", type=int, default=20_000, help="monitoring: loans of the row-by-row Python twin"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "valuation":
@@ -214,6 +229,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "matching":
             self._matching(options)
+            return
+        if options["target"] == "monitoring":
+            self._monitoring(options)
             return
         options["scale"] = options["scale"] or "national"
         options["seed"] = 42 if options["seed"] is None else options["seed"]
@@ -334,6 +352,27 @@ class Command(BaseCommand):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         self.stdout.write(json.dumps(result, ensure_ascii=False))
+
+    def _monitoring(self, options: dict[str, Any]) -> None:
+        """Run `ipledge.monitoring.benchmark` (synthetic frames in memory; the database is not used)."""
+        from ipledge.monitoring.benchmark import DEFAULT_SEED, run_benchmark
+
+        try:
+            result = run_benchmark(
+                loans=options["loans"],
+                enterprises=options["enterprises"],
+                baseline_loans=options["baseline_loans"],
+                seed=DEFAULT_SEED if options["seed"] is None else options["seed"],
+                log=lambda msg: self.stderr.write(f"  {msg}"),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["output"]:
+            path = Path(options["output"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        self.stdout.write(json.dumps(result, ensure_ascii=False))
+        self.stdout.write(f"agree: {'true' if result['agree'] else 'false'}")
 
     def _rerun(self, options: dict[str, Any]) -> None:
         cmd = [*_ipledge(), "bench", "indicators", "--scale", options["scale"], "--sample", str(options["sample"])]
