@@ -266,10 +266,12 @@ def rule_duplicate_pledge(f: ScanFrames, as_of: datetime.date) -> list[FindingDr
     pairs = f.collateral.join(live, on="loan_id").select(
         "ip_right_id", "loan_id", "reference", "bank_id", "borrower_id"
     )
+    # Count first, collect after: only the few rights pledged to two banks have their loans gathered into lists.
+    shared = pairs.group_by("ip_right_id").agg(pl.col("bank_id").n_unique().alias("banks")).filter(pl.col("banks") >= 2)
     grouped = (
-        pairs.group_by("ip_right_id")
+        pairs.join(shared, on="ip_right_id", how="semi")
+        .group_by("ip_right_id")
         .agg(pl.col("bank_id").n_unique().alias("banks"), pl.all())
-        .filter(pl.col("banks") >= 2)
         .join(f.rights.select("ip_right_id", "number"), on="ip_right_id", how="left")
     )
     banks, regions = _names(f.organisations, "org_id"), _regions(f.enterprises, "enterprise_id")
@@ -382,17 +384,17 @@ def rule_owner_mismatch(f: ScanFrames, as_of: datetime.date) -> list[FindingDraf
         _active_pledges(f)
         .join(owners, on="ip_right_id", how="left")
         .join(f.filing_items, on=["filing_id", "ip_right_id"], how="left")
+        .with_columns(
+            pledgor_not_owner=~pl.col("owner_ids").fill_null([]).list.contains(pl.col("pledgor_id")).fill_null(False),
+            no_co_owner_consent=(pl.col("owner_count").fill_null(0) > 1) & ~pl.col("co_owner_consent").fill_null(False),
+        )
+        # Decide in the frame; only the offending pledges reach the Python loop that writes the evidence.
+        .filter(pl.col("pledgor_not_owner") | pl.col("no_co_owner_consent"))
     )
     drafts = []
     for row in rows.iter_rows(named=True):
         owner_ids = row["owner_ids"] or []
-        problems = []
-        if row["pledgor_id"] not in owner_ids:
-            problems.append("pledgor_not_owner")
-        if (row["owner_count"] or 0) > 1 and not row["co_owner_consent"]:
-            problems.append("no_co_owner_consent")
-        if not problems:
-            continue
+        problems = [name for name in ("pledgor_not_owner", "no_co_owner_consent") if row[name]]
         subject_type, subject_id = _pledge_subject(row)
         drafts.append(
             FindingDraft(
@@ -1020,12 +1022,16 @@ def rule_contract_reuse(f: ScanFrames, as_of: datetime.date) -> list[FindingDraf
         "region_code",
         pl.col("pledgee_id").alias("institution_id"),
     )
+    records = pl.concat([loans, filings]).with_columns(pl.col("contract_no").str.strip_chars())
+    reused = (
+        records.group_by("contract_no")
+        .agg(pl.col("enterprise_id").n_unique().alias("enterprises"))
+        .filter(pl.col("enterprises") >= 2)
+    )
     rows = (
-        pl.concat([loans, filings])
-        .with_columns(pl.col("contract_no").str.strip_chars())
+        records.join(reused, on="contract_no", how="semi")
         .group_by("contract_no")
         .agg(pl.col("enterprise_id").n_unique().alias("enterprises"), pl.all())
-        .filter(pl.col("enterprises") >= 2)
         .sort("contract_no")
     )
     names = _names(f.enterprises, "enterprise_id")
