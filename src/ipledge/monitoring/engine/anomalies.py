@@ -1022,14 +1022,14 @@ def rule_contract_reuse(f: ScanFrames, as_of: datetime.date) -> list[FindingDraf
         "region_code",
         pl.col("pledgee_id").alias("institution_id"),
     )
-    records = pl.concat([loans, filings]).with_columns(pl.col("contract_no").str.strip_chars())
+    numbered = pl.concat([loans, filings]).with_columns(pl.col("contract_no").str.strip_chars())
     reused = (
-        records.group_by("contract_no")
+        numbered.group_by("contract_no")
         .agg(pl.col("enterprise_id").n_unique().alias("enterprises"))
         .filter(pl.col("enterprises") >= 2)
     )
     rows = (
-        records.join(reused, on="contract_no", how="semi")
+        numbered.join(reused, on="contract_no", how="semi")
         .group_by("contract_no")
         .agg(pl.col("enterprise_id").n_unique().alias("enterprises"), pl.all())
         .sort("contract_no")
