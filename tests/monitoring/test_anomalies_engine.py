@@ -408,6 +408,9 @@ def test_shell_borrower(rows: dict[str, list[dict[str, Any]]]) -> None:
     assert draft.subject_id == "701" and draft.figures["age_days"] == 277
     rows["enterprises"][1]["employees"] = 3
     assert only(rows, "shell_borrower") == []
+    # Founded after the loan was paid out: a data error, not a young company.
+    rows["enterprises"][1].update(established_on=D(2025, 6, 1), employees=None)
+    assert only(rows, "shell_borrower") == []
 
 
 def test_fingerprint_is_stable_and_digest_follows_the_evidence(rows: dict[str, list[dict[str, Any]]]) -> None:

@@ -1065,7 +1065,10 @@ def rule_shell_borrower(f: ScanFrames, as_of: datetime.date) -> list[FindingDraf
         .join(f.enterprises, left_on="borrower_id", right_on="enterprise_id", suffix="_enterprise")
         .filter(
             pl.col("established_on").is_not_null()
-            & ((pl.col("first_disbursed_on") - pl.col("established_on")).dt.total_days() < SHELL_AGE_DAYS)
+            # A loan dated before the founding is a data error, not a young company: it is not this rule's finding.
+            & (pl.col("first_disbursed_on") - pl.col("established_on"))
+            .dt.total_days()
+            .is_between(0, SHELL_AGE_DAYS - 1)
             & (pl.col("employees").fill_null(0) == 0)
         )
     )
