@@ -86,6 +86,14 @@ def test_every_operation_requires_authentication(world):
         "event_id": 1,
         "participant_id": 1,
         "meeting_id": 1,
+        "finding_id": 1,
+        "bulletin_id": 1,
+        "plan_id": 1,
+        "task_id": 1,
+        "designation_id": 1,
+        "financials_id": 1,
+        "measure_id": 1,
+        "report_id": 1,
     }
     checked = 0
     for path, operations in schema["paths"].items():
@@ -505,7 +513,8 @@ CROSS_TENANT = [
     ),
 ]
 NO_OBJECT_PATHS = {"/validate/{kind}"}
-# Pledge-registration, lending, valuation, compensation, disposal, screening and market routes are checked user by user
+# Pledge-registration, lending, valuation, compensation, disposal, screening, market and monitoring routes are checked
+# user by user
 # and object by object in tests/test_endpoint_matrix.py.
 MATRIX_PREFIXES = (
     "/pledge-filings",
@@ -518,6 +527,7 @@ MATRIX_PREFIXES = (
     "/disposal/",
     "/screening/",
     "/market/",
+    "/monitoring/",
 )
 PUBLIC_OBJECT_ROUTES = {("get", "/parks/{park_id}")}  # the list of parks is public information
 
