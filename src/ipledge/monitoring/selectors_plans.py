@@ -192,15 +192,18 @@ def key_park_check(*, user: Any, year: int, province: str = "") -> list[Province
     designated park's results for the year."""
     checks = []
     results_year = figures_year(user, year)
+    # One targets overview for every province listed (read once, on first need), not one per province.
+    figures: dict[int, dict[str, Any]] | None = None
     for region in _province_regions(user, province):
         prefix = region.code[:2]
         designations = list(
             designation_list(user=user, year=year, province=region.code, active_only=True).select_related("park")
         )
-        figures = _park_figures(user, results_year, prefix) if designations else {}
+        if designations and figures is None:
+            figures = _park_figures(user, results_year, province[:2] if province else "")
         evaluations = []
         for designation in designations:
-            row = figures.get(designation.park_id, {})
+            row = (figures or {}).get(designation.park_id, {})
             evaluations.append(
                 ParkEvaluation(
                     designation=designation,
