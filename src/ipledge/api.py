@@ -27,10 +27,12 @@ from ipledge.core.context import current_request_id
 from ipledge.core.net import client_ip
 from ipledge.core.services import api_call_record
 from ipledge.disposal.api import router as disposal_router
+from ipledge.integration.api import router as integration_router
 from ipledge.lending.api import router as lending_router
 from ipledge.lending.indicator_api import router as lending_indicator_router
 from ipledge.market.api import router as market_router
 from ipledge.monitoring.api import router as monitoring_router
+from ipledge.portal.api import router as portal_router
 from ipledge.registration.api import router as registration_router
 from ipledge.registry.api import router as registry_router
 from ipledge.screening.api import router as screening_router
@@ -166,6 +168,8 @@ api.add_router("", disposal_router)
 api.add_router("", screening_router)
 api.add_router("", market_router)
 api.add_router("", monitoring_router)
+api.add_router("", portal_router)
+api.add_router("", integration_router)
 
 # Unknown paths under /api/v1/ answer 404 in the error shape too (instead of Django's HTML page); kept last.
 fallback = Router()

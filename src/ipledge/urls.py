@@ -18,4 +18,7 @@ urlpatterns = [
     path("market/", include("ipledge.market.urls")),
     path("monitoring/", include("ipledge.monitoring.urls")),
     path("showcase/", include("ipledge.monitoring.urls_showcase")),
+    path("portal/", include("ipledge.portal.urls")),
+    path("integration/", include("ipledge.integration.urls")),
+    path("exchange/v1/", include("ipledge.integration.urls_receiver")),
 ]

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "ipledge.screening",
     "ipledge.market",
     "ipledge.monitoring",
+    "ipledge.portal",
+    "ipledge.integration",
 ]
 
 MIDDLEWARE = [

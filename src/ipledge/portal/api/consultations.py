@@ -1,0 +1,5 @@
+"""Placeholder filled by this issue's work."""
+
+from ninja import Router
+
+router = Router()
