@@ -44,6 +44,7 @@ from ipledge.disposal.models import (
     Lot,
     ProceedsEntry,
 )
+from ipledge.integration import models as integration
 from ipledge.lending.models import (
     BankNplReport,
     ClassificationChange,
@@ -74,6 +75,7 @@ from ipledge.market.models import (
     SurveyTarget,
 )
 from ipledge.monitoring import models as monitoring
+from ipledge.portal import models as portal
 from ipledge.registration.choices import Decision
 from ipledge.registration.models import (
     Alert,
@@ -120,9 +122,11 @@ from ipledge.valuation.models import (
 )
 from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
+from tests.integration.factories import add_integration
 from tests.lending.factories import add_loans
 from tests.market.factories import add_market
 from tests.monitoring.factories import add_monitoring
+from tests.portal.factories import add_portal
 from tests.screening.factories import add_screening
 from tests.world import add_pledges, add_valuations
 
@@ -950,6 +954,75 @@ def typical_case_oracle(user: User, action: str, obj: monitoring.TypicalCase) ->
     return action == Action.APPROVE and _ip_office(org, obj.region_code)
 
 
+# Portal (公共服务门户): published policies are public; issuers keep their drafts; consultations reach the asker, the
+# office answering and the region's officials; service requests the asker, the park's staff and the officials.
+
+POLICY_ISSUERS = {*GOVERNMENT, OrganisationKind.PARK_ADMIN}
+
+
+def policy_oracle(user: User, action: str, obj: portal.Policy) -> bool:
+    org = user.organisation
+    own = in_tree(org, obj.owner_org)
+    if action == Action.VIEW:
+        return obj.status == portal.PolicyStatus.PUBLISHED or own or _official(org, obj.region_code)
+    if action == Action.ADD:
+        return org.kind in POLICY_ISSUERS
+    return action in (Action.CHANGE, Action.DELETE) and own and org.kind in POLICY_ISSUERS
+
+
+def policy_attachment_oracle(user: User, action: str, obj: portal.PolicyAttachment) -> bool:
+    return policy_oracle(user, Action.VIEW if action == Action.VIEW else Action.CHANGE, obj.policy)
+
+
+def consultation_oracle(user: User, action: str, obj: portal.Consultation) -> bool:
+    org = user.organisation
+    asker = org.kind == OrganisationKind.ENTERPRISE and in_tree(org, obj.enterprise_org)
+    office = in_tree(org, obj.routed_to)
+    if action == Action.VIEW:
+        return asker or office or _official(org, obj.region_code)
+    if action == Action.ADD:
+        return org.kind == OrganisationKind.ENTERPRISE
+    return action == Action.CHANGE and (office or _ip_office(org, obj.region_code))
+
+
+def service_request_oracle(user: User, action: str, obj: portal.ServiceRequest) -> bool:
+    org = user.organisation
+    asker = org.kind == OrganisationKind.ENTERPRISE and in_tree(org, obj.enterprise_org)
+    if action == Action.VIEW:
+        return asker or _runs_park(org, obj.park) or _official(org, obj.region_code)
+    if action == Action.ADD:
+        return org.kind == OrganisationKind.ENTERPRISE
+    return action == Action.CHANGE and _runs_park(org, obj.park)
+
+
+# Integration (数据交换): the exchange is run by platform operators only; an enterprise controls its own consent and
+# reads what partners sent about it, as do the officials of its region; bulk transfers stay with their organisation.
+
+
+def operators_only_oracle(user: User, action: str, obj: Any) -> bool:
+    return False
+
+
+def consent_oracle(user: User, action: str, obj: integration.ShareConsent) -> bool:
+    org = user.organisation
+    own = org.kind == OrganisationKind.ENTERPRISE and in_tree(org, obj.enterprise_org)
+    if action == Action.VIEW:
+        return own or _official(org, obj.region_code)
+    return action in (Action.ADD, Action.CHANGE) and own
+
+
+def partner_fact_oracle(user: User, action: str, obj: Any) -> bool:
+    org = user.organisation
+    if action != Action.VIEW:
+        return False
+    own = org.kind == OrganisationKind.ENTERPRISE and in_tree(org, obj.enterprise.organisation)
+    return own or _official(org, obj.enterprise.region_code)
+
+
+def bulk_transfer_oracle(user: User, action: str, obj: integration.BulkTransfer) -> bool:
+    return action == Action.VIEW and in_tree(user.organisation, obj.organisation)
+
+
 ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     Region: region_oracle,
     Organisation: organisation_oracle,
@@ -1050,6 +1123,17 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     monitoring.MeasureEntry: measure_oracle,
     monitoring.GeneratedReport: report_oracle,
     monitoring.TypicalCase: typical_case_oracle,
+    portal.Policy: policy_oracle,
+    portal.PolicyAttachment: policy_attachment_oracle,
+    portal.Consultation: consultation_oracle,
+    portal.ServiceRequest: service_request_oracle,
+    integration.ExchangePartner: operators_only_oracle,
+    integration.OutboundMessage: operators_only_oracle,
+    integration.InboundMessage: operators_only_oracle,
+    integration.ShareConsent: consent_oracle,
+    integration.PartnerCreditReport: partner_fact_oracle,
+    integration.PartnerLoanOutcome: partner_fact_oracle,
+    integration.BulkTransfer: bulk_transfer_oracle,
 }
 # Internal bookkeeping that no organisation reads through the application.
 INTERNAL_MODELS = {RegistrationSequence, CohortStatistics}
@@ -1178,6 +1262,8 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_screening(world)
     add_market(world)
     add_monitoring(world)
+    add_portal(world)
+    add_integration(world)
     return world
 
 
@@ -1221,6 +1307,10 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
             MatchmakingEvent,
             monitoring.AnomalyScan,
             monitoring.KeyParkDesignation,
+            # Run by platform operators alone: no organisation sees a row, so there is nothing to isolate.
+            integration.ExchangePartner,
+            integration.OutboundMessage,
+            integration.InboundMessage,
             *INTERNAL_MODELS,
         )
     ],
