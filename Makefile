@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening bench-matching bench-monitoring bench-load clean
+.PHONY: install demo seed serve test test-sqlite test-postgres lint openapi bench bench-indicators bench-valuation bench-compensation bench-screening bench-matching bench-monitoring bench-portal bench-load clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -99,6 +99,11 @@ bench-matching: install
 # The monitoring app's anomaly rules and targets on synthetic national-scale frames against a row-by-row twin.
 bench-monitoring: install
 	$(BIN)/ipledge bench monitoring --output bench/results/monitoring.json
+
+# Word search over 20,000 synthetic policies against segmenting every policy at query time (issue 11); the rows
+# are inserted in a transaction that is rolled back.
+bench-portal: install
+	$(BIN)/ipledge bench portal --output bench/results/portal.json
 
 # ipledge's main read pages and API lists under locust (50 users, 60 s) on gunicorn over loopback, then a bare
 # Django JSON view with the same server settings in the same run (issue 12); seeds a demo database (a few minutes).

@@ -169,7 +169,16 @@ class Command(BaseCommand):
         # its options anywhere on the line, Django's own (--verbosity, --settings) included.
         parser.add_argument(
             "target",
-            choices=["indicators", "valuation", "valuation-api", "compensation", "screening", "matching", "monitoring"],
+            choices=[
+                "indicators",
+                "valuation",
+                "valuation-api",
+                "compensation",
+                "screening",
+                "matching",
+                "monitoring",
+                "portal",
+            ],
         )
         parser.add_argument("--requests", type=int, default=200, help="valuation-api: requests timed (default 200)")
         parser.add_argument(
@@ -207,6 +216,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--one-samples", type=int, default=200, help="matching: demands timed one at a time (p95)")
         parser.add_argument("--workers", type=int, default=1, help="matching: processes sharing the demand chunks")
+        parser.add_argument("--policies", type=int, default=20_000, help="portal: synthetic published policies")
+        parser.add_argument("--queries", type=int, default=40, help="portal: search queries timed")
         parser.add_argument("--loans", type=int, default=300_000, help="monitoring: synthetic loans and registrations")
         parser.add_argument(
             "--baseline-loans", type=int, default=20_000, help="monitoring: loans of the row-by-row Python twin"
@@ -232,6 +243,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "monitoring":
             self._monitoring(options)
+            return
+        if options["target"] == "portal":
+            self._portal(options)
             return
         options["scale"] = options["scale"] or "national"
         options["seed"] = 42 if options["seed"] is None else options["seed"]
@@ -362,6 +376,26 @@ class Command(BaseCommand):
                 loans=options["loans"],
                 enterprises=options["enterprises"],
                 baseline_loans=options["baseline_loans"],
+                seed=DEFAULT_SEED if options["seed"] is None else options["seed"],
+                log=lambda msg: self.stderr.write(f"  {msg}"),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["output"]:
+            path = Path(options["output"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        self.stdout.write(json.dumps(result, ensure_ascii=False))
+        self.stdout.write(f"agree: {'true' if result['agree'] else 'false'}")
+
+    def _portal(self, options: dict[str, Any]) -> None:
+        """Run `ipledge.portal.benchmark` in this database (its rows are rolled back)."""
+        from ipledge.portal.benchmark import DEFAULT_SEED, run_benchmark
+
+        try:
+            result = run_benchmark(
+                policies=options["policies"],
+                queries=options["queries"],
                 seed=DEFAULT_SEED if options["seed"] is None else options["seed"],
                 log=lambda msg: self.stderr.write(f"  {msg}"),
             )
