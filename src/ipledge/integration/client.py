@@ -9,6 +9,7 @@ not.
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import urllib.error
@@ -156,6 +157,8 @@ class ExchangeClient:
             ) from None
         except ssl.SSLCertVerificationError as exc:
             raise ExchangeError(f"TLS verification failed: {exc.reason}", retryable=False, reason="tls") from None
+        except http.client.HTTPException as exc:
+            raise ExchangeError(f"broken HTTP answer: {exc!r}", retryable=True, reason="connection") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, ssl.SSLCertVerificationError):

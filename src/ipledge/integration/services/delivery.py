@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -42,6 +43,8 @@ BACKOFF_CAP_SECONDS = 6 * 3600
 JITTER = 0.10
 DUE_STATUSES = (OutboundStatus.PENDING, OutboundStatus.RETRYING)
 MAX_ERROR = 2000
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -121,7 +124,14 @@ def _attempt(message: OutboundMessage, *, now: datetime.datetime, report: Delive
         response = client.post_json(
             MESSAGES_PATH, message_body(message, sent_at=now), idempotency_key=str(message.message_id)
         )
-    except ExchangeError as exc:
+    except Exception as unexpected:  # noqa: BLE001 - one broken message must not stop the batch
+        exc = (
+            unexpected
+            if isinstance(unexpected, ExchangeError)
+            else ExchangeError(f"unexpected error: {unexpected!r}", retryable=True, reason="unexpected")
+        )
+        if not isinstance(unexpected, ExchangeError):
+            logger.exception("exchange delivery of %s failed unexpectedly", message.message_id)
         message.last_status_code = exc.status
         error = str(exc)
         report.errors.append(f"{message.message_id}: {error}")
@@ -146,6 +156,7 @@ def _attempt(message: OutboundMessage, *, now: datetime.datetime, report: Delive
             if exc.retryable:
                 error = f"{error} (after {message.attempts} attempts)"
             _dead(message, now=now, error=error)
+            logger.warning("exchange message %s to %s dead: %s", message.message_id, partner.code, error)
             report.dead += 1
         return
     message.status = OutboundStatus.DELIVERED
