@@ -128,7 +128,9 @@ def _inbound(partner: ExchangePartner, now: datetime.datetime) -> dict[str, int]
     from .services.inbound import receive
 
     enterprises = list(
-        Enterprise.objects.filter(share_consents__revoked_at__isnull=True).order_by("pk").distinct()[:CREDIT_SAMPLES]
+        Enterprise.objects.filter(
+            pk__in=ShareConsent.objects.filter(revoked_at__isnull=True).values("enterprise_id")
+        ).order_by("pk")[:CREDIT_SAMPLES]
     )
     counts = {"credit_data": 0, "loan_outcome": 0}
     ratings = ("A", "B", "A", "M", "B", "C")
