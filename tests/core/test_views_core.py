@@ -49,8 +49,14 @@ def test_wrong_password_shows_error(client, world):
     assert "alert-danger" in response.content.decode()
 
 
-def test_anonymous_is_sent_to_login(client):
+def test_anonymous_at_the_root_lands_on_the_public_portal(client):
     response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:home")
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("account"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 

@@ -247,7 +247,10 @@ def _organisation_dashboard(user: Any, scope: Scope) -> dict[str, Any]:
     }
 
 
+@login_not_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("portal:home")  # an anonymous visitor at "/" lands on the public portal
     user = request.user
     scope = scope_for(user)
     if scope is None:
