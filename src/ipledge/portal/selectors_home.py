@@ -36,13 +36,17 @@ class HeadlineFigures:
 
     year: int
     projects: int
-    amount: Money
+    amount_fen: int  # kept as an integer: the figures are pickled into the cache
     parks_reaching: int
     parks_goal: int
     new_smes: int
     smes_goal: int
     implementation_rate: float | None
     turnaround_days_avg: float | None
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_fen(self.amount_fen)
 
     @property
     def amount_yi(self) -> str:
@@ -76,7 +80,7 @@ def compute_headline_figures(year: int | None = None) -> HeadlineFigures:
     return HeadlineFigures(
         year=year,
         projects=projects,
-        amount=Money.from_fen(amount_fen),
+        amount_fen=amount_fen,
         parks_reaching=overview.parks_reaching,
         parks_goal=PARKS_GOAL,
         new_smes=overview.new_smes,
