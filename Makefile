@@ -41,6 +41,7 @@ demo: install
 	$(BIN)/ipledge market close-events
 	$(BIN)/ipledge seed_monitoring --if-empty
 	$(BIN)/ipledge monitoring remind
+	$(BIN)/ipledge seed_portal --if-empty
 	$(BIN)/ipledge demo_logins
 	@# One task worker beside the server runs batch revaluations; it stops with the server (Ctrl-C).
 	$(BIN)/ipledge db_worker --interval 1 >var/db_worker.log 2>&1 & worker=$$!; \

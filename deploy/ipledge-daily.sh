@@ -14,6 +14,9 @@ IPLEDGE=${IPLEDGE:-/srv/ipledge/venv/bin/ipledge}
 "$IPLEDGE" market close-events
 "$IPLEDGE" monitoring scan
 "$IPLEDGE" monitoring remind
+# Queue changed products, consented whitelist entries and registrations for the 信易贷 partners, deliver what is due
+# (retries with backoff; dead letters after the last attempt) and pull credit data and loan outcomes.
+"$IPLEDGE" exchange run
 "$IPLEDGE" clearsessions
 "$IPLEDGE" prune_api_calls --older-than-days 365
 "$IPLEDGE" backup --output "/srv/ipledge/backups/ipledge-$(date +%Y%m%d).backup"

@@ -27,18 +27,22 @@ from ipledge.core.scoping import Action, scope_for
 from ipledge.core.services import api_key_create
 from ipledge.core.synthetic import make_uscc
 from ipledge.disposal import models as disposal
+from ipledge.integration import models as integration
 from ipledge.lending.models import BankNplReport, CreditPlan, Loan, LoanCollateral
 from ipledge.market import models as market
 from ipledge.monitoring import models as monitoring
+from ipledge.portal import models as portal
 from ipledge.registration.models import Alert, CalendarDay, FilingDocument, PledgeFiling, PledgeRegistration
 from ipledge.registry.models import Enterprise, IPRight, Park
 from ipledge.screening import models as screening
 from ipledge.valuation.models import ComparableTransaction, RevaluationBatch, Valuation, ValuationBundle
 from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
+from tests.integration.factories import add_integration
 from tests.lending.factories import add_loans
 from tests.market.factories import add_market
 from tests.monitoring.factories import add_monitoring
+from tests.portal.factories import add_portal
 from tests.screening.factories import add_screening
 from tests.world import PDF_BYTES, add_valuations
 
@@ -423,6 +427,59 @@ UI_ROUTES: dict[str, tuple[str, type[Model] | None, str | None]] = {
     "showcase:index": ("public", None, None),
     "showcase:park": ("public", None, None),
     "showcase:case": ("public", None, None),
+    # The public portal (公共服务门户, no login): published policies, live products and the public FAQ only,
+    # checked in tests/portal; the 信易贷 receiver authenticates each request by its HMAC signature.
+    "portal:home": ("public", None, None),
+    "portal:product_list": ("public", None, None),
+    "portal:product_detail": ("public", None, None),
+    "portal:policy_list": ("public", None, None),
+    "portal:policy_detail": ("public", None, None),
+    "portal:policy_for_me": ("public", None, None),
+    "portal:policy_attachment": ("public", None, None),
+    "portal:faq": ("public", None, None),
+    "exchange:messages": ("public", None, None),
+    "exchange:ping": ("public", None, None),
+    "portal:policy_manage": ("page", None, None),
+    "portal:policy_create": ("create", portal.Policy, Action.ADD),
+    "portal:policy_edit": ("object", portal.Policy, Action.CHANGE),
+    "portal:policy_publish": ("object_post", portal.Policy, Action.CHANGE),
+    "portal:policy_withdraw": ("object_post", portal.Policy, Action.CHANGE),
+    "portal:policy_attachment_add": ("object_post", portal.Policy, Action.CHANGE),
+    "portal:policy_attachment_remove": ("page", None, None),
+    "portal:consultation_list": ("page", None, None),
+    "portal:consultation_create": ("create", portal.Consultation, Action.ADD),
+    "portal:consultation_detail": ("object", portal.Consultation, Action.VIEW),
+    "portal:consultation_answer": ("object_post", portal.Consultation, Action.CHANGE),
+    "portal:consultation_publish": ("object_post", portal.Consultation, Action.CHANGE),
+    "portal:consultation_close": ("object_post", portal.Consultation, Action.CHANGE),
+    # A park's one-stop service centre opens to its member enterprises, its staff and the region's officials
+    # (tests/portal/test_service_centre.py), not to everyone who may view the park.
+    "portal:service_centre": ("page", None, None),
+    "portal:my_service_centre": ("page", None, None),
+    "portal:service_queue": ("page", None, None),
+    "portal:service_request_accept": ("object_post", portal.ServiceRequest, Action.CHANGE),
+    "portal:service_request_complete": ("object_post", portal.ServiceRequest, Action.CHANGE),
+    "portal:service_request_reject": ("object_post", portal.ServiceRequest, Action.CHANGE),
+    # The exchange's operator pages answer 403 to every organisation (tests/integration/test_exchange_views.py).
+    "integration:partner_list": ("page", None, None),
+    "integration:partner_create": ("page", None, None),
+    "integration:partner_edit": ("object", integration.ExchangePartner, Action.CHANGE),
+    "integration:partner_rotate_secret": ("object_post", integration.ExchangePartner, Action.CHANGE),
+    "integration:partner_sync": ("object_post", integration.ExchangePartner, Action.CHANGE),
+    "integration:outbound_list": ("page", None, None),
+    "integration:outbound_detail": ("object", integration.OutboundMessage, Action.VIEW),
+    "integration:outbound_requeue": ("object_post", integration.OutboundMessage, Action.CHANGE),
+    "integration:inbound_list": ("page", None, None),
+    "integration:inbound_detail": ("object", integration.InboundMessage, Action.VIEW),
+    "integration:consent": ("page", None, None),
+    "integration:consent_grant": ("page", None, None),
+    "integration:consent_revoke": ("page", None, None),
+    "integration:credit_reports": ("page", None, None),
+    "integration:bulk_index": ("page", None, None),
+    "integration:bulk_export": ("page", None, None),
+    "integration:bulk_template": ("page", None, None),
+    "integration:bulk_import": ("page", None, None),
+    "integration:bulk_transfer_detail": ("object", integration.BulkTransfer, Action.VIEW),
 }
 
 # (method, path) -> (kind, model, action). kinds: open | list | object | create | key_revoke | fallback
@@ -805,6 +862,49 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
     ("POST", "/monitoring/cases/{case_id}/review"): ("object", monitoring.TypicalCase, Action.APPROVE),
     ("POST", "/monitoring/cases/{case_id}/decide"): ("object", monitoring.TypicalCase, Action.APPROVE),
     ("POST", "/monitoring/cases/{case_id}/publish"): ("object", monitoring.TypicalCase, Action.APPROVE),
+    ("GET", "/portal/policies"): ("list", portal.Policy, Action.VIEW),
+    ("POST", "/portal/policies"): ("create", portal.Policy, Action.ADD),
+    ("GET", "/portal/policies/applicable"): ("open", None, None),
+    ("GET", "/portal/policies/{policy_id}"): ("object", portal.Policy, Action.VIEW),
+    ("PATCH", "/portal/policies/{policy_id}"): ("object", portal.Policy, Action.CHANGE),
+    ("POST", "/portal/policies/{policy_id}/publish"): ("object", portal.Policy, Action.CHANGE),
+    ("POST", "/portal/policies/{policy_id}/withdraw"): ("object", portal.Policy, Action.CHANGE),
+    ("GET", "/portal/consultations"): ("list", portal.Consultation, Action.VIEW),
+    ("POST", "/portal/consultations"): ("create", portal.Consultation, Action.ADD),
+    ("GET", "/portal/consultations/{consultation_id}"): ("object", portal.Consultation, Action.VIEW),
+    ("POST", "/portal/consultations/{consultation_id}/answer"): ("object", portal.Consultation, Action.CHANGE),
+    ("GET", "/portal/faq"): ("public", None, None),
+    # A park's service centre opens to its members, its staff and the region's officials (tests/portal).
+    ("GET", "/portal/parks/{park_id}/service-centre"): ("open", None, None),
+    ("GET", "/portal/service-requests"): ("list", portal.ServiceRequest, Action.VIEW),
+    ("POST", "/portal/service-requests"): ("create", portal.ServiceRequest, Action.ADD),
+    ("POST", "/portal/service-requests/{request_id}/accept"): ("object", portal.ServiceRequest, Action.CHANGE),
+    ("POST", "/portal/service-requests/{request_id}/complete"): ("object", portal.ServiceRequest, Action.CHANGE),
+    ("POST", "/portal/service-requests/{request_id}/reject"): ("object", portal.ServiceRequest, Action.CHANGE),
+    ("GET", "/integration/partners"): ("list", integration.ExchangePartner, Action.VIEW),
+    ("POST", "/integration/partners"): ("create", integration.ExchangePartner, Action.ADD),
+    ("PATCH", "/integration/partners/{partner_id}"): ("object", integration.ExchangePartner, Action.CHANGE),
+    ("POST", "/integration/partners/{partner_id}/rotate-secret"): (
+        "object",
+        integration.ExchangePartner,
+        Action.CHANGE,
+    ),
+    ("GET", "/integration/outbound"): ("list", integration.OutboundMessage, Action.VIEW),
+    ("GET", "/integration/outbound/{message_pk}"): ("object", integration.OutboundMessage, Action.VIEW),
+    ("POST", "/integration/outbound/{message_pk}/requeue"): ("object", integration.OutboundMessage, Action.CHANGE),
+    ("GET", "/integration/inbound"): ("list", integration.InboundMessage, Action.VIEW),
+    # An enterprise's own consent (tests/integration/test_exchange_api.py).
+    ("GET", "/integration/consent"): ("open", None, None),
+    ("POST", "/integration/consent"): ("create", integration.ShareConsent, Action.ADD),
+    ("DELETE", "/integration/consent"): ("create", integration.ShareConsent, Action.CHANGE),
+    ("POST", "/integration/consent/revoke"): ("create", integration.ShareConsent, Action.CHANGE),
+    ("GET", "/integration/credit-reports"): ("list", integration.PartnerCreditReport, Action.VIEW),
+    ("GET", "/integration/loan-outcomes"): ("list", integration.PartnerLoanOutcome, Action.VIEW),
+    # Exports read through restrict() per entity; imports check the add scope (tests/integration/test_bulk_*.py).
+    ("GET", "/integration/bulk/entities"): ("open", None, None),
+    ("GET", "/integration/bulk/{entity}/export"): ("open", None, None),
+    ("POST", "/integration/bulk/{entity}/import"): ("open", None, None),
+    ("GET", "/integration/bulk/transfers"): ("list", integration.BulkTransfer, Action.VIEW),
 }
 
 # Bodies that pass schema validation, so a refusal can only come from scoping (never a 422 first).
@@ -812,6 +912,7 @@ API_ROUTES: dict[tuple[str, str], tuple[str, type[Model] | None, str | None]] = 
 API_UPLOADS: dict[tuple[str, str], str] = {("POST", "/monitoring/tasks/{task_id}/evidence"): "evidence.pdf"}
 
 API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/portal/consultations/{consultation_id}/answer"): {"answer": "按办法执行。"},
     ("POST", "/monitoring/findings/{finding_id}/assign"): {"assignee_id": 1, "due_on": "2099-01-01"},
     ("POST", "/monitoring/findings/{finding_id}/notes"): {"note": "矩阵测试"},
     ("POST", "/monitoring/findings/{finding_id}/decide"): {"decision": "dismiss", "note": "矩阵测试"},
@@ -1078,6 +1179,8 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_screening(world)
     add_market(world)
     add_monitoring(world)
+    add_portal(world)
+    add_integration(world)
     return world
 
 
@@ -1280,13 +1383,18 @@ def test_api_create_enterprise_only_where_allowed(keyed_world) -> None:  # type:
 
 
 # Pages declared as "page" whose URL carries keys (each checked in its feature's tests), for the anonymous check.
-PAGE_KWARGS: dict[str, dict[str, int]] = {
+PAGE_KWARGS: dict[str, dict[str, int | str]] = {
     "market:product_version_edit": {"pk": 1},
     "market:event_participant_withdraw": {"pk": 1, "participant_pk": 1},
     "market:event_meeting_cancel": {"pk": 1, "meeting_pk": 1},
     "market:event_meeting_outcome": {"pk": 1, "meeting_pk": 1},
     "monitoring:targets_province": {"code": 110000},
     "monitoring:task_evidence": {"pk": 1},
+    "portal:policy_attachment_remove": {"pk": 1, "attachment_pk": 1},
+    "portal:service_centre": {"pk": 1},
+    "integration:bulk_export": {"entity": "enterprises"},
+    "integration:bulk_template": {"entity": "enterprises", "file_format": "xlsx"},
+    "integration:bulk_import": {"entity": "enterprises"},
 }
 
 
@@ -1307,6 +1415,10 @@ def test_anonymous_gets_nothing() -> None:
         assert response.status_code == 401, (method, path, response.status_code)
     for name, (kind, _m, _a) in UI_ROUTES.items():
         takes_args = name.endswith(("_errors", "import_template"))
+        if name == "dashboard":
+            # `/` sends anonymous visitors to the public portal rather than to the login page.
+            assert client.get(reverse(name))["Location"] == reverse("portal:home")
+            continue
         if kind in ("list", "page", "create") and not takes_args and "kind_fields" not in name:
             response = client.get(reverse(name, kwargs=PAGE_KWARGS.get(name)))
             assert response.status_code == 302 and "/login/" in response["Location"], name

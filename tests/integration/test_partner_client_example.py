@@ -68,24 +68,18 @@ def test_partner_client_files_reads_and_repays(world: World, live_server: object
         example.PartnerClient(str(live_server.url), "ipk_wrong").call("GET", "/screening/bank/entries")  # type: ignore[attr-defined]
     assert failure.value.status == 401
 
-    # (a) a pledge filing by bank1's key, for its sub-branch as pledgee. Known defect outside this app:
-    # PledgeFiling.filed_by is null=True without blank=True, so full_clean refuses the API-key principal's None
-    # ("filed_by: blank"); reported to the lead. Until it is fixed this part is an expected failure.
+    # (a) a pledge filing by bank1's key, for its sub-branch as pledgee (an API key files with no person: filed_by
+    # stays empty).
     today = business_date()
-    try:
-        filing = example.file_pledge(
-            client,
-            pledgor_uscc=world.enterprises["e1"].uscc,
-            pledgee_id=world.orgs["bank1_sub"].pk,
-            claim_amount="1000000.00",
-            performance_start=today.isoformat(),
-            performance_end=(today + datetime.timedelta(days=365)).isoformat(),
-            rights=[("patent", world.rights["r1"].number)],
-            contract_no="HT-PARTNER-1",
-        )
-    except example.ApiFailure as refused:
-        if [e["field"] for e in refused.errors] == ["filed_by"]:
-            pytest.xfail("pledge filings by API key: PledgeFiling.filed_by needs blank=True (registration)")
-        raise
+    filing = example.file_pledge(
+        client,
+        pledgor_uscc=world.enterprises["e1"].uscc,
+        pledgee_id=world.orgs["bank1_sub"].pk,
+        claim_amount="1000000.00",
+        performance_start=today.isoformat(),
+        performance_end=(today + datetime.timedelta(days=365)).isoformat(),
+        rights=[("patent", world.rights["r1"].number)],
+        contract_no="HT-PARTNER-1",
+    )
     stored = PledgeFiling.objects.get(pk=filing["id"])
     assert stored.pledgor == world.enterprises["e1"] and stored.contract_no == "HT-PARTNER-1"

@@ -102,6 +102,12 @@ def build_navigation(user: Any, current: str = "") -> list[NavSection]:
     monitoring = monitoring_section(user)
     if monitoring.items:
         sections.append(monitoring)
+    services = public_services_section(user)
+    if services.items:
+        sections.append(services)
+    exchange = exchange_section(user)
+    if exchange.items:
+        sections.append(exchange)
     system = NavSection(_("管理"))
     if can(user, AuditEvent):
         system.items.append(NavItem(_("审计日志"), "audit_log", "journal-text"))
@@ -518,4 +524,76 @@ def monitoring_section(user: Any) -> NavSection:
     if can(user, TypicalCase) and kind != OrganisationKind.ENTERPRISE:
         section.items.append(NavItem(_("典型案例"), "monitoring:cases", "award", ("monitoring:case_",)))
     section.items.append(NavItem(_("成效展示"), "showcase:index", "globe2"))
+    return section
+
+
+def public_services_section(user: Any) -> NavSection:
+    """公共服务: the public portal and policy library for everyone; an enterprise's one-stop park service centre
+    (一站式服务中心) and its policy questions; a park's queue of enterprise requests; the issuers' policy management
+    and the offices' consultation queue."""
+    from ipledge.portal.models import Consultation, Policy, ServiceRequest
+
+    from .choices import GOVERNMENT_KINDS, OrganisationKind
+
+    section = NavSection(_("公共服务"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    kind = scope.kind
+    section.items.append(NavItem(_("门户首页"), "portal:home", "house", ("portal:product_",)))
+    section.items.append(
+        NavItem(_("政策库"), "portal:policy_list", "book", ("portal:policy_detail", "portal:policy_for_me"))
+    )
+    if kind == OrganisationKind.ENTERPRISE:
+        section.items.append(NavItem(_("一站式服务"), "portal:my_service_centre", "shop", ("portal:service_centre",)))
+    if can(user, ServiceRequest, Action.CHANGE) or kind in GOVERNMENT_KINDS:
+        section.items.append(
+            NavItem(
+                _("园区服务事项"), "portal:service_queue", "inbox", ("portal:service_request_", "portal:service_centre")
+            )
+        )
+    if can(user, Consultation) and kind != OrganisationKind.BANK:
+        section.items.append(
+            NavItem(_("政策咨询"), "portal:consultation_list", "chat-left-text", ("portal:consultation_",))
+        )
+    if can(user, Policy, Action.ADD):
+        section.items.append(
+            NavItem(
+                _("政策发布管理"),
+                "portal:policy_manage",
+                "journal-plus",
+                ("portal:policy_create", "portal:policy_edit", "portal:policy_attachment"),
+            )
+        )
+    return section
+
+
+def exchange_section(user: Any) -> NavSection:
+    """数据交换: platform operators run the 信易贷 exchange (partners, the outbound queue with its dead letters, what
+    was received); an enterprise grants or revokes sharing and sees what partners sent about it; every organisation
+    exchanges spreadsheets of what it may see."""
+    from ipledge.integration.models import ExchangePartner, PartnerCreditReport, ShareConsent
+
+    from .choices import OrganisationKind
+
+    section = NavSection(_("数据交换"))
+    scope = scope_for(user)
+    if scope is None:
+        return section
+    if can(user, ExchangePartner) and scope.is_platform:
+        section.items.append(NavItem(_("信易贷对接"), "integration:partner_list", "plug", ("integration:partner_",)))
+        section.items.append(
+            NavItem(_("推送队列与死信"), "integration:outbound_list", "send", ("integration:outbound_",))
+        )
+        section.items.append(NavItem(_("接收消息"), "integration:inbound_list", "inbox", ("integration:inbound_",)))
+    if scope.kind == OrganisationKind.ENTERPRISE and can(user, ShareConsent):
+        section.items.append(
+            NavItem(_("信息共享授权"), "integration:consent", "shield-check", ("integration:consent_",))
+        )
+    if can(user, PartnerCreditReport) and not scope.is_platform:
+        section.items.append(NavItem(_("信易贷信用信息"), "integration:credit_reports", "clipboard-data"))
+    if scope.organisation_id is not None or scope.is_platform:
+        section.items.append(
+            NavItem(_("批量导入导出"), "integration:bulk_index", "file-earmark-arrow-down", ("integration:bulk_",))
+        )
     return section

@@ -178,7 +178,7 @@ class PolicyForm(BootstrapMixin, forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text=_("不选表示不限"),
     )
-    source_url = forms.URLField(label=_("原文链接"), required=False, max_length=500)
+    source_url = forms.URLField(label=_("原文链接"), required=False, max_length=500, assume_scheme="https")
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:

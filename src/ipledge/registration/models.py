@@ -87,7 +87,9 @@ class PledgeFiling(models.Model):
     filed_by_org = models.ForeignKey(
         Organisation, verbose_name=_("提交机构"), on_delete=models.PROTECT, related_name="pledge_filings_filed"
     )
-    filed_by = models.ForeignKey(User, verbose_name=_("经办人"), null=True, on_delete=models.SET_NULL, related_name="+")
+    filed_by = models.ForeignKey(
+        User, verbose_name=_("经办人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     registration = models.ForeignKey(
         "PledgeRegistration",
         verbose_name=_("原质押登记"),

@@ -144,6 +144,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Proxies in front of the app that append to X-Forwarded-For (nginx alone: 1); see ipledge.core.net.
 IPLEDGE_PROXY_COUNT = env.int("IPLEDGE_PROXY_COUNT", default=0)
+# A CA bundle for 信易贷 partners whose HTTPS certificates come from a private CA (docs/exchange.md); empty: system CAs.
+IPLEDGE_EXCHANGE_CA_BUNDLE = env("IPLEDGE_EXCHANGE_CA_BUNDLE", default="") or None
 AXES_CLIENT_IP_CALLABLE = "ipledge.core.net.client_ip"
 AXES_VERBOSE = False
 # Our zh-hans page saying when to retry and to ask an administrator (who unlocks at /settings/users/security/).
