@@ -40,7 +40,7 @@ def test_log_out_all_other_devices(world):
     assert other.get(reverse("dashboard")).status_code == 200
     assert mine.post(reverse("account_sessions_end")).status_code == 302
     assert mine.get(reverse("dashboard")).status_code == 200
-    response = other.get(reverse("dashboard"))
+    response = other.get(reverse("account"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert other.get("/api/v1/me").status_code == 401
     user.refresh_from_db()
@@ -70,7 +70,7 @@ def test_expired_session_goes_back_to_login(client, world):
     assert settings.SESSION_COOKIE_AGE == 8 * 3600
     key = client.session.session_key
     Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timezone.timedelta(seconds=1))
-    response = client.get(reverse("dashboard"))
+    response = client.get(reverse("account"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
