@@ -6,7 +6,6 @@ neutralised against formula injection (``ipledge.core.exports``). Money is writt
 string in yuan with two places, in xlsx as a number with the ``0.00`` format; dates as ISO dates.
 """
 
-import csv
 import datetime
 import io
 from collections.abc import Iterator
@@ -58,15 +57,17 @@ def _csv_cell(value: Any, kind: str) -> Any:
 
 
 def csv_bytes(headers: list[str], body: Iterator[list[Any]], kinds: list[str]) -> tuple[bytes, int]:
-    out = io.StringIO()
-    out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(exports.csv_row(headers))
     count = 0
-    for row in body:
-        writer.writerow(exports.csv_row(_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)))
-        count += 1
-    return out.getvalue().encode("utf-8"), count
+
+    def lines() -> Iterator[list[Any]]:
+        nonlocal count
+        yield headers
+        for row in body:
+            count += 1
+            yield [_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)]
+
+    text = BOM + exports.csv_text(lines())
+    return text.encode("utf-8"), count
 
 
 def xlsx_bytes(sheet_name: str, headers: list[str], body: Iterator[list[Any]], kinds: list[str]) -> tuple[bytes, int]:

@@ -552,21 +552,24 @@ class RegistryImporter:
             outcome.errors.append(RowError(0, "file", exc.rule, exc.message))
             return outcome
         keep = [i for i, cell in enumerate(header) if _blank(cell) or _header_key(cell) not in self.ignored]
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([_csv_value(header[i]) for i in keep])
-        expected = 2
-        for number, cells in rows:
-            while expected < number:  # keep the spreadsheet's row numbers: blank lines count in the registry's reader
-                writer.writerow([])
+
+        def lines() -> Iterator[list[str]]:
+            yield [_csv_value(header[i]) for i in keep]
+            expected = 2
+            for number, cells in rows:
+                while (
+                    expected < number
+                ):  # keep the spreadsheet's row numbers: blank lines count in the registry's reader
+                    yield []
+                    expected += 1
+                yield [_csv_value(cells[i]) if i < len(cells) else "" for i in keep]
                 expected += 1
-            writer.writerow([_csv_value(cells[i]) if i < len(cells) else "" for i in keep])
-            expected += 1
+
         try:
             result = registry_importing.import_registry_file(
                 kind=self.entity,
                 filename="bulk.csv",
-                content=out.getvalue().encode("utf-8"),
+                content=exports.internal_csv_text(lines()).encode("utf-8"),
                 acting_user=user,
                 park=self._park(user),
             )
@@ -794,12 +797,8 @@ def template_xlsx(importer: AnyImporter, sheet_name: str) -> bytes:
 
 def template_csv(importer: AnyImporter) -> bytes:
     columns = template_columns(importer)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(exports.csv_row(c.label + ("*" if c.required else "") for c in columns))
-    writer.writerow(exports.csv_row(c.example for c in columns))
-    return out.getvalue().encode("utf-8")
+    header = [c.label + ("*" if c.required else "") for c in columns]
+    return ("\ufeff" + exports.csv_text([header, [c.example for c in columns]])).encode("utf-8")
 
 
 __all__ = [
