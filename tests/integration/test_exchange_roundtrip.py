@@ -182,6 +182,29 @@ def test_delivery_round_trip(db: None, mock_partner: Callable[..., MockPartner])
     assert deliver_due(now=now).picked == 0  # delivered rows are not sent again
 
 
+def test_delivery_for_one_partner_leaves_the_others_queue(db: None, mock_partner: Callable[..., MockPartner]) -> None:
+    mock = mock_partner()
+    now = timezone.now()
+    mine = _message(_partner(mock), now)
+    other_partner = ExchangePartner.objects.create(
+        code="xyd-other", name="另一信易贷平台", base_url=mock.base_url, key_id="xyd-other", secret=SECRET
+    )
+    theirs = OutboundMessage.objects.create(
+        partner=other_partner,
+        kind=MessageKind.PRODUCT,
+        subject_key="product:9",
+        payload={"code": "P9"},
+        payload_digest=f"{9:064d}",
+        next_attempt_at=now,
+    )
+
+    report = deliver_due(now=now, partner=mine.partner)
+
+    assert (report.picked, report.delivered) == (1, 1)
+    theirs.refresh_from_db()
+    assert theirs.status == OutboundStatus.PENDING and theirs.attempts == 0
+
+
 def test_retry_with_backoff_then_delivered(db: None, mock_partner: Callable[..., MockPartner]) -> None:
     mock = mock_partner(fail_first=2)
     t0 = timezone.now()
@@ -416,12 +439,19 @@ def test_receiver_applies_a_pushed_message_once(world: Any) -> None:
     assert _response_verified(first)
     report = PartnerCreditReport.objects.get(partner=partner, enterprise=e1)
     assert (report.tax_rating, report.utility_arrears, report.social_insurance_headcount) == ("B", True, 35)
+    message = InboundMessage.objects.get(partner=partner, message_id="push-1")
+    event = AuditEvent.objects.get(action="inboundmessage.receive", object_id=str(message.pk))
+    assert event.actor is None and event.actor_name == "system"
+    assert event.changes["extra"]["partner"] == partner.code
+    assert event.changes["extra"]["status"] == "applied"
+    assert event.changes["extra"]["result"]["credit_report"] == report.pk
 
     again = _signed_post(client, _credit(e1.uscc))  # the same message, a fresh signature
     assert again.status_code == 200
     assert again.json() == {"message_id": "push-1", "status": "applied", "duplicate": True}
     assert InboundMessage.objects.filter(partner=partner).count() == 1
     assert PartnerCreditReport.objects.filter(partner=partner).count() == 1
+    assert AuditEvent.objects.filter(action="inboundmessage.receive").count() == 1  # a duplicate changes nothing
 
     reused = _signed_post(client, _credit(e1.uscc, tax_rating="D"))
     assert reused.status_code == 409

@@ -45,3 +45,25 @@ def test_seed_exchange_is_realistic_and_idempotent(world) -> None:  # type: igno
     assert second["consents"] == 0 and second["states"] == {}
     assert (OutboundMessage.objects.count(), InboundMessage.objects.count(), ShareConsent.objects.count()) == before
     assert ExchangePartner.objects.count() == 1
+
+
+def test_seed_adds_a_demo_platform_operator_who_can_open_the_exchange(world) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.hashers import make_password
+    from django.test import Client
+    from django.urls import reverse
+
+    from ipledge.core.models import User
+    from ipledge.registry.seeding import DEMO_PASSWORD, demo_login_rows
+
+    User.objects.filter(username="cnipa_admin").update(password=make_password(DEMO_PASSWORD))
+
+    assert seed_exchange(now=NOW)["operator"] == 1
+    operator = User.objects.get(username="platform_ops")
+    assert operator.is_superuser and operator.organisation is None
+    assert ("platform_ops", "", "平台", "平台管理员") in demo_login_rows()
+    client = Client()
+    assert operator.check_password(DEMO_PASSWORD)
+    client.force_login(operator)
+    assert client.get(reverse("integration:outbound_list")).status_code == 200
+    assert seed_exchange(now=NOW)["operator"] == 0
+    assert User.objects.filter(is_superuser=True).count() == 1

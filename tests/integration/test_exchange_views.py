@@ -175,6 +175,7 @@ def test_sync_queues_delivers_and_pulls(ex, monkeypatch) -> None:  # type: ignor
 
     def fake_deliver(**kwargs: Any) -> Any:
         calls.append("deliver")
+        assert kwargs["partner"] == ex["partner"]  # only the clicked partner's queue
         return delivery.DeliveryReport(picked=3, delivered=2, retrying=1)
 
     def fake_pull(**kwargs: Any) -> Any:

@@ -9,6 +9,8 @@
   letter after a refused connection, a few still pending.
 - Credit data and loan outcomes for a few consenting enterprises arrive as inbound messages through
   `services.inbound.receive`, so they are applied exactly as a partner's push would be.
+- A demo platform operator `platform_ops` (a superuser without an organisation, the seeded demo password) so the
+  exchange's operator pages can be tried on the demo; `ipledge demo_logins` lists it.
 
 A second run adds nothing (the partner by code, consents per enterprise, messages by digest and message id).
 """
@@ -24,6 +26,7 @@ from .choices import MessageKind, OutboundStatus
 from .models import ExchangePartner, OutboundMessage, ShareConsent
 
 DEMO_CODE = "xyd-demo"
+DEMO_OPERATOR = "platform_ops"
 DEMO_SECRET = "demo-only-shared-secret-xyd-2026-do-not-use-in-production"
 CREDIT_SAMPLES = 6
 OUTCOME_SAMPLES = 4
@@ -45,6 +48,27 @@ def _partner() -> ExchangePartner:
         },
     )
     return partner
+
+
+def _operator() -> bool:
+    """The demo platform operator, with the demo users' password hash (answers whether it was created)."""
+    from ipledge.core.audit import record_event
+    from ipledge.core.choices import Role
+    from ipledge.core.models import User
+
+    anchor = User.objects.filter(username="cnipa_admin").only("password").first()
+    if anchor is None or User.objects.filter(username=DEMO_OPERATOR).exists():
+        return False  # no demo users to share a password with, or already there
+    operator = User.objects.create(
+        username=DEMO_OPERATOR,
+        password=anchor.password,
+        display_name="平台运营（演示）",
+        role=Role.ADMIN,
+        is_superuser=True,
+        is_staff=True,
+    )
+    record_event(acting_user=None, action="seed.demo_operator", instance=operator, extra={"superuser": True})
+    return True
 
 
 def _consents(now: datetime.datetime) -> int:
@@ -178,10 +202,18 @@ def seed_exchange(*, now: datetime.datetime) -> dict[str, Any]:
     from .services.outbound import enqueue_all
 
     with transaction.atomic():
+        operator = _operator()
         partner = _partner()
         consents = _consents(now)
     queued = enqueue_all(partner=partner, now=now)
     with transaction.atomic():
         states = _states(partner, now)
     inbound = _inbound(partner, now)
-    return {"partner": partner.code, "consents": consents, "queued": queued, "states": states, "inbound": inbound}
+    return {
+        "operator": int(operator),
+        "partner": partner.code,
+        "consents": consents,
+        "queued": queued,
+        "states": states,
+        "inbound": inbound,
+    }

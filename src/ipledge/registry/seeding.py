@@ -1171,8 +1171,8 @@ def demo_login_rows() -> list[tuple[str, str, str, str]]:
         (
             u.username,
             u.organisation.name if u.organisation else "",
-            str(OrganisationKind(u.organisation.kind).label) if u.organisation else "",
-            str(Role(u.role).label),
+            str(OrganisationKind(u.organisation.kind).label) if u.organisation else "平台",
+            "平台管理员" if u.is_superuser else str(Role(u.role).label),
         )
         for u in users
     ]

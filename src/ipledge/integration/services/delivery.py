@@ -34,7 +34,7 @@ from ipledge.core.scoping import Action
 
 from ..choices import OutboundStatus
 from ..client import ExchangeClient, ExchangeError
-from ..models import OutboundMessage
+from ..models import ExchangePartner, OutboundMessage
 
 SCHEMA_VERSION = 1
 MESSAGES_PATH = "/v1/messages"
@@ -167,11 +167,16 @@ def _attempt(message: OutboundMessage, *, now: datetime.datetime, report: Delive
     report.delivered += 1
 
 
-def deliver_due(*, now: datetime.datetime | None = None, limit: int = 100) -> DeliveryReport:
-    """Send up to `limit` due messages of active partners; each row is locked and updated in its own transaction."""
+def deliver_due(
+    *, now: datetime.datetime | None = None, limit: int = 100, partner: ExchangePartner | None = None
+) -> DeliveryReport:
+    """Send up to `limit` due messages of active partners (of `partner` only, when given); each row is locked and
+    updated in its own transaction."""
     now = now or business_now()
     report = DeliveryReport()
     due = OutboundMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now, partner__is_active=True)
+    if partner is not None:
+        due = due.filter(partner=partner)
     ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
     for pk in ids:
         report.picked += 1

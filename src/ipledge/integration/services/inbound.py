@@ -225,6 +225,19 @@ def receive(*, partner: ExchangePartner, message_id: str, kind: str, payload: An
                 partner=partner, message_id=message_id, kind=kind, payload=payload, status=InboundStatus.APPLIED
             )
             _apply(message, clean)
+            # The partner's system is the actor: no person of ours acted, so the event names the partner instead.
+            record_event(
+                acting_user=None,
+                action="inboundmessage.receive",
+                instance=message,
+                extra={
+                    "partner": partner.code,
+                    "message_id": message_id,
+                    "kind": kind,
+                    "status": message.status,
+                    "result": message.result,
+                },
+            )
     except IntegrityError:
         # A concurrent delivery of the same message won the race: answer what it recorded.
         existing = InboundMessage.objects.filter(partner=partner, message_id=message_id).first()

@@ -187,7 +187,7 @@ def partner_sync(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     from ..services.outbound import enqueue_all
 
     queued = enqueue_all(partner=partner)
-    delivered = _report(deliver_due())
+    delivered = _report(deliver_due(partner=partner))
     pulled = _report(pull(partner=partner, actor=request.user))
     messages.success(
         request,
