@@ -12,7 +12,7 @@ from django.urls import reverse
 from ipledge.core.money import Money
 from ipledge.monitoring.targets import PARKS_GOAL, SMES_GOAL, default_year, target_overview
 from ipledge.portal import selectors_home
-from tests.monitoring.factories_cases import TITLES, add_cases
+from tests.monitoring.factories_cases import TITLES, add_cases, case
 from tests.monitoring.factories_targets import CLAIM_FEN, add_targets
 from tests.portal.factories import add_portal
 
@@ -104,3 +104,20 @@ def test_home_in_english(world) -> None:  # type: ignore[no-untyped-def]
     response = client.get(reverse("portal:home"))
     assert response.status_code == 200
     assert 'lang="en"' in response.content.decode()
+
+
+def test_the_public_registration_query_and_showcase_pages_use_the_portal_layout(world) -> None:  # type: ignore[no-untyped-def]
+    add_cases(world)
+    anonymous = Client()
+    for name, args in (
+        ("registration:public_query", []),
+        ("showcase:index", []),
+        ("showcase:park", [world.parks["p1"].pk]),
+        ("showcase:case", [case("js_published").pk]),
+    ):
+        response = anonymous.get(reverse(name, args=args))
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert "portal-nav" in html and "skip-link" in html and 'id="main-content"' in html, name
+        assert html.count("language-switch") >= 1, name
+        assert "portal/public_base.html" in [t.name for t in response.templates], name
