@@ -13,7 +13,7 @@ from ipledge.core.models import AuditEvent
 from ipledge.integration.models import BulkTransfer
 from ipledge.integration.services.bulk import bulk_export, bulk_import, may_import, template
 from ipledge.monitoring.models import EnterpriseFinancials, MeasureEntry
-from ipledge.registry.models import Enterprise
+from ipledge.registry.models import Enterprise, IPRight
 from tests.world import World
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,41 @@ def test_csv_export_imports_back_unchanged(world: World) -> None:
     export, _ = bulk_export(actor=user, entity_key="enterprises", file_format="csv")
     outcome, _ = bulk_import(actor=user, entity_key="enterprises", upload=SimpleUploadedFile("e.csv", export.content))
     assert outcome.errors == [] and outcome.updated == 0 and outcome.unchanged == outcome.rows > 0
+
+
+def test_round_trip_ip_rights_export_edit_import(world: World) -> None:
+    user = world.user("ipo_bj")
+    export, _ = bulk_export(actor=user, entity_key="ip_rights", file_format="xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(export.content))
+    sheet = book.worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    number_col, title_col = headers.index("号码"), headers.index("名称")
+    rows = list(sheet.iter_rows(min_row=2))
+    assert len(rows) >= 2
+    target = IPRight.objects.get(number=rows[0][number_col].value)
+    rows[0][title_col].value = "一种改进的质押物估值装置"
+    out = io.BytesIO()
+    book.save(out)
+
+    outcome, transfer = bulk_import(
+        actor=user, entity_key="ip_rights", upload=SimpleUploadedFile("知识产权.xlsx", out.getvalue())
+    )
+
+    assert outcome.errors == []
+    assert (outcome.created, outcome.updated, outcome.unchanged) == (0, 1, len(rows) - 1)
+    target.refresh_from_db()
+    assert target.title == "一种改进的质押物估值装置"
+    assert transfer.status == "applied" and transfer.rows_updated == 1
+    assert AuditEvent.objects.filter(action="ip_right.update", object_id=str(target.pk)).exists()
+
+
+def test_ip_rights_csv_export_imports_back_unchanged(world: World) -> None:
+    user = world.user("ipo_bj")
+    export, _ = bulk_export(actor=user, entity_key="ip_rights", file_format="csv")
+    before = list(IPRight.objects.order_by("pk").values())
+    outcome, _ = bulk_import(actor=user, entity_key="ip_rights", upload=SimpleUploadedFile("r.csv", export.content))
+    assert outcome.errors == [] and outcome.updated == 0 and outcome.unchanged == outcome.rows > 0
+    assert list(IPRight.objects.order_by("pk").values()) == before
 
 
 def test_one_bad_row_writes_nothing_and_names_row_and_column(world: World) -> None:
