@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from ipledge.core import exports
-from ipledge.core.exports import neutralise
+from ipledge.core.exports import neutralise, restore
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-1+1", "@SUM(A1)", "\t=1", " =1+1", "\r=cmd|' /C calc'!A0"]
 SRC = Path(__file__).resolve().parents[2] / "src" / "ipledge"
@@ -76,6 +76,20 @@ def assert_no_formula(content: bytes, *, every: bool = True) -> list[Any]:
 )
 def test_neutralise(value, expected):
     assert neutralise(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["=1+1", "+8613800000000", "-5%", "@SUM(A1)", "\t=1", "  =1", "正常文本", "", 7, None]
+)
+def test_restore_undoes_neutralise(value):
+    assert restore(neutralise(value)) == value
+
+
+def test_restore_leaves_an_ordinary_apostrophe():
+    assert restore("'quoted'") == "'quoted'"
+    # Text that already began with an apostrophe before a formula sign is exported as is and comes back without the
+    # apostrophe: the one ambiguity, and harmless (stored as text, neutralised again on the next export).
+    assert restore("'=1") == "=1"
 
 
 def test_the_market_modules_use_the_central_neutralise():

@@ -94,6 +94,19 @@ def test_ip_rights_csv_export_imports_back_unchanged(world: World) -> None:
     assert list(IPRight.objects.order_by("pk").values()) == before
 
 
+def test_text_the_export_neutralised_imports_back_as_it_was(world: World) -> None:
+    user = world.user("ipo_bj")
+    target = world.enterprises["e1"]
+    Enterprise.objects.filter(pk=target.pk).update(name='=HYPERLINK("x")光谱材料有限公司')
+    for file_format in ("xlsx", "csv"):
+        export, _ = bulk_export(actor=user, entity_key="enterprises", file_format=file_format)
+        upload = SimpleUploadedFile(f"e.{file_format}", export.content)
+        outcome, _ = bulk_import(actor=user, entity_key="enterprises", upload=upload)
+        assert outcome.errors == [] and outcome.updated == 0, file_format
+        target.refresh_from_db()
+        assert target.name == '=HYPERLINK("x")光谱材料有限公司', file_format
+
+
 def test_one_bad_row_writes_nothing_and_names_row_and_column(world: World) -> None:
     e1, e1b = world.enterprises["e1"], world.enterprises["e1b"]
     text = f"{FIN_HEADER}\n{e1.uscc},2024,100000.00,5000000,50,10,5\n{e1b.uscc},1899,1,1,1,1,1\n"

@@ -33,6 +33,13 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def restore(value: Any) -> Any:
+    """The value :func:`neutralise` was given, for importing our own exports back: the apostrophe it added goes."""
+    if isinstance(value, str) and value.startswith("'") and neutralise(value[1:]) != value[1:]:
+        return value[1:]
+    return value
+
+
 class SafeWorksheet(Worksheet):
     """A worksheet whose every string cell is neutralised, whichever write method put it there."""
 

@@ -189,7 +189,8 @@ def read_table(content: bytes, checked: uploads.CheckedUpload) -> tuple[list[Any
             continue
         if len(rows) >= registry_importing.MAX_ROWS:
             raise CellError("file_too_large", _("数据行过多，请拆分文件后导入。"))
-        rows.append((number, row))
+        # A cell our export neutralised ('=…, '+86…) comes back as the text it was, not with the apostrophe.
+        rows.append((number, tuple(exports.restore(cell) for cell in row)))
     return header or [], rows
 
 
