@@ -70,11 +70,8 @@ class ImportOutcome:
         return not self.errors
 
 
-class CellError(Exception):
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
+# One cell-refusal type across the importers: the registry's parsers raise it and so do ours.
+CellError = registry_importing._CellError
 
 
 class Rejected(Exception):
@@ -84,30 +81,15 @@ class Rejected(Exception):
 # ----------------------------------------------------------------------------------------------------- cells
 
 
-def _registry_parser(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A registry cell parser whose refusals become our CellError."""
-
-    def run(value: Any) -> Any:
-        try:
-            return parse(value)
-        except Exception as exc:
-            rule = getattr(exc, "rule", None)
-            if rule is None:
-                raise
-            raise CellError(str(rule), str(getattr(exc, "message", exc))) from exc
-
-    return run
-
-
-parse_uscc = _registry_parser(registry_importing.parse_uscc)
-parse_date = _registry_parser(registry_importing.parse_date)
-parse_int = _registry_parser(registry_importing.parse_int)
-parse_money = _registry_parser(registry_importing.parse_money)
-parse_bool = _registry_parser(registry_importing.parse_bool)
+parse_uscc = registry_importing.parse_uscc
+parse_date = registry_importing.parse_date
+parse_int = registry_importing.parse_int
+parse_money = registry_importing.parse_money
+parse_bool = registry_importing.parse_bool
 
 
 def parse_text(limit: int) -> Callable[[Any], str]:
-    return _registry_parser(lambda v: registry_importing.parse_str(v, max_length=limit))
+    return lambda v: registry_importing.parse_str(v, max_length=limit)
 
 
 def parse_choice(choices: Any, rule: str) -> Callable[[Any], str]:
