@@ -122,7 +122,7 @@ from ipledge.valuation.models import (
 )
 from tests.compensation.factories import add_compensation
 from tests.disposal.factories import add_disposal
-from tests.integration.factories import add_integration
+from tests.integration.factories import add_integration, add_national_and_jiangsu_partners
 from tests.lending.factories import add_loans
 from tests.market.factories import add_market
 from tests.monitoring.factories import add_monitoring
@@ -999,8 +999,10 @@ def service_request_oracle(user: User, action: str, obj: portal.ServiceRequest) 
 # reads what partners sent about it, as do the officials of its region; bulk transfers stay with their organisation.
 
 
-def operators_only_oracle(user: User, action: str, obj: Any) -> bool:
-    return False
+def exchange_watch_oracle(user: User, action: str, obj: Any) -> bool:
+    """Operators run the exchange; a government body reads the partners of its jurisdiction and their queues."""
+    partner = obj if isinstance(obj, integration.ExchangePartner) else obj.partner
+    return action == Action.VIEW and _official(user.organisation, partner.region_code)
 
 
 def consent_oracle(user: User, action: str, obj: integration.ShareConsent) -> bool:
@@ -1127,9 +1129,9 @@ ORACLES: dict[type[models.Model], Callable[[User, str, Any], bool]] = {
     portal.PolicyAttachment: policy_attachment_oracle,
     portal.Consultation: consultation_oracle,
     portal.ServiceRequest: service_request_oracle,
-    integration.ExchangePartner: operators_only_oracle,
-    integration.OutboundMessage: operators_only_oracle,
-    integration.InboundMessage: operators_only_oracle,
+    integration.ExchangePartner: exchange_watch_oracle,
+    integration.OutboundMessage: exchange_watch_oracle,
+    integration.InboundMessage: exchange_watch_oracle,
     integration.ShareConsent: consent_oracle,
     integration.PartnerCreditReport: partner_fact_oracle,
     integration.PartnerLoanOutcome: partner_fact_oracle,
@@ -1264,6 +1266,7 @@ def _populate(world):  # type: ignore[no-untyped-def]
     add_monitoring(world)
     add_portal(world)
     add_integration(world)
+    add_national_and_jiangsu_partners(world)
     return world
 
 
@@ -1307,10 +1310,6 @@ def test_restrict_agrees_with_oracle(matrix_world, model: type[models.Model]) ->
             MatchmakingEvent,
             monitoring.AnomalyScan,
             monitoring.KeyParkDesignation,
-            # Run by platform operators alone: no organisation sees a row, so there is nothing to isolate.
-            integration.ExchangePartner,
-            integration.OutboundMessage,
-            integration.InboundMessage,
             *INTERNAL_MODELS,
         )
     ],

@@ -107,3 +107,33 @@ def add_integration(w: World) -> World:
             created_by=w.user(key),
         )
     return w
+
+
+def add_national_and_jiangsu_partners(w: World) -> World:
+    """Two more partners for the permission matrix: a national one (watched by national bodies only) and a Jiangsu
+    one, each with a queued and a received message, so a regional watcher sees some partners and not others."""
+    for code, region in (("xyd-cn", ""), ("xyd-js", "320000")):
+        partner = ExchangePartner.objects.create(
+            code=code,
+            name=f"{code} 信易贷平台",
+            base_url="https://127.0.0.1:9/exchange",
+            key_id=f"{code}-key",
+            secret="t" * 40,
+            region_code=region,
+        )
+        OutboundMessage.objects.create(
+            partner=partner,
+            kind=MessageKind.PRODUCT,
+            subject_key="product:1",
+            payload={"code": "P1"},
+            payload_digest=("c" if region else "d") * 64,
+            next_attempt_at=NOW,
+        )
+        InboundMessage.objects.create(
+            partner=partner,
+            message_id=f"{code}-credit-1",
+            kind=MessageKind.CREDIT_DATA,
+            payload={"uscc": w.enterprises["e2"].uscc},
+            status=InboundStatus.APPLIED,
+        )
+    return w

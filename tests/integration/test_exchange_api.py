@@ -1,4 +1,5 @@
-"""信易贷 exchange API: operators only (403 for the collections, 404 for objects otherwise); the secret is answered
+"""信易贷 exchange API: operators run it, government bodies read their region's partners and queues (403 for the
+collections, 404 for objects otherwise); the secret is answered
 once on create and rotate and never listed; requeue works on a dead letter and is refused for a delivered message;
 enterprises read, grant and revoke their own consent; credit reports are scoped."""
 
@@ -50,7 +51,7 @@ def test_operators_only(ex) -> None:  # type: ignore[no-untyped-def]
     for path in ("/partners", "/outbound", "/inbound", "/outbound?status=dead"):
         assert root.get(API + path).status_code == 200, path
     assert root.get(f"{API}/outbound/{ex['dead'].pk}").status_code == 200
-    for key in ("bank1", "ent1", "ipo_bj", "cnipa"):
+    for key in ("bank1", "ent1", "park1"):
         other = client_for(w.user(key, Role.ADMIN))
         for path in ("/partners", "/outbound", "/inbound", f"/outbound/{ex['dead'].pk}"):
             assert other.get(API + path).status_code in (403, 404), (key, path)
@@ -61,6 +62,29 @@ def test_operators_only(ex) -> None:  # type: ignore[no-untyped-def]
     ex["dead"].refresh_from_db()
     ex["partner"].refresh_from_db()
     assert ex["dead"].status == OutboundStatus.DEAD and ex["partner"].name == "北京信易贷平台"
+
+
+def test_government_bodies_read_their_regions_queue_and_change_nothing(ex) -> None:  # type: ignore[no-untyped-def]
+    w, dead = ex["w"], ex["dead"]
+    for key in ("ipo_bj", "cnipa"):
+        watcher = client_for(w.user(key, Role.ADMIN))
+        partners = watcher.get(API + "/partners").json()["items"]
+        assert [p["code"] for p in partners] == ["xyd-bj"] and "secret" not in partners[0], key
+        dead_letters = watcher.get(API + "/outbound?status=dead").json()["items"]
+        assert [m["id"] for m in dead_letters] == [dead.pk], key
+        assert watcher.get(f"{API}/outbound/{dead.pk}").status_code == 200, key
+        assert len(watcher.get(API + "/inbound").json()["items"]) >= 1, key
+        assert _send(watcher, f"{API}/outbound/{dead.pk}/requeue").status_code == 403, key
+        assert _send(watcher, API + "/partners", {"code": "x"}).status_code in (403, 422), key
+        patch = _send(watcher, f"{API}/partners/{ex['partner'].pk}", {"name": "X"}, "patch")
+        assert patch.status_code == 403, key
+    jiangsu = client_for(w.user("ipo_js", Role.ADMIN))
+    assert jiangsu.get(API + "/partners").json()["items"] == []
+    assert jiangsu.get(API + "/outbound").json()["items"] == []
+    assert jiangsu.get(f"{API}/outbound/{dead.pk}").status_code == 404
+    dead.refresh_from_db()
+    ex["partner"].refresh_from_db()
+    assert dead.status == OutboundStatus.DEAD and ex["partner"].name == "北京信易贷平台"
 
 
 def test_secret_answered_once(ex) -> None:  # type: ignore[no-untyped-def]

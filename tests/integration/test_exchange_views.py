@@ -42,27 +42,62 @@ def ex(world):  # type: ignore[no-untyped-def]
 SECTIONS = ("partner_list", "partner_create", "outbound_list", "inbound_list")
 
 
-def test_operators_only(ex) -> None:  # type: ignore[no-untyped-def]
-    w, root = ex["w"], client_for(ex["root"])
-    objects = [
+def _objects(ex):  # type: ignore[no-untyped-def]
+    return [
         ("partner_edit", ex["partner"].pk),
         ("outbound_detail", ex["dead"].pk),
         ("inbound_detail", ex["partner"].inbound.first().pk),
     ]
+
+
+def test_operators_run_the_exchange_and_other_organisations_see_nothing(ex) -> None:  # type: ignore[no-untyped-def]
+    w, root = ex["w"], client_for(ex["root"])
     for name in SECTIONS:
         assert root.get(reverse(f"integration:{name}")).status_code == 200, name
-    for name, pk in objects:
+    for name, pk in _objects(ex):
         assert root.get(reverse(f"integration:{name}", args=[pk])).status_code == 200, name
-    for key in ("bank1", "ent1", "ipo_bj", "park1", "cnipa"):
+    for key in ("bank1", "ent1", "park1"):
         other = client_for(w.user(key, Role.ADMIN))
         for name in SECTIONS:
             assert other.get(reverse(f"integration:{name}")).status_code == 403, (key, name)
-        for name, pk in objects:
+        for name, pk in _objects(ex):
             assert other.get(reverse(f"integration:{name}", args=[pk])).status_code == 404, (key, name)
         for name, pk in (("outbound_requeue", ex["dead"].pk), ("partner_rotate_secret", ex["partner"].pk)):
             assert other.post(reverse(f"integration:{name}", args=[pk])).status_code == 404, (key, name)
     ex["dead"].refresh_from_db()
     assert ex["dead"].status == OutboundStatus.DEAD
+
+
+def test_government_bodies_watch_their_regions_partner_read_only(ex) -> None:  # type: ignore[no-untyped-def]
+    w, partner = ex["w"], ex["partner"]  # a Beijing partner (110000)
+    for key in ("ipo_bj", "cnipa"):
+        watcher = client_for(w.user(key, Role.ADMIN))
+        page = watcher.get(reverse("integration:partner_list"))
+        assert page.status_code == 200 and [r["partner"] for r in page.context["rows"]] == [partner], key
+        html = page.content.decode()
+        assert "partner-create-link" not in html and "partner-sync-form" not in html, key
+        queue = watcher.get(reverse("integration:outbound_list"), {"status": "dead"})
+        assert [m.pk for m in queue.context["page_obj"]] == [ex["dead"].pk], key
+        detail = watcher.get(reverse("integration:outbound_detail", args=[ex["dead"].pk]))
+        assert detail.status_code == 200 and "requeue-form" not in detail.content.decode(), key
+        inbound = ex["partner"].inbound.first()
+        assert watcher.get(reverse("integration:inbound_detail", args=[inbound.pk])).status_code == 200, key
+        # Watching is not running: no partner settings, no new partner, no sync, no requeue, no new secret.
+        assert watcher.get(reverse("integration:partner_create")).status_code == 403, key
+        assert watcher.get(reverse("integration:partner_edit", args=[partner.pk])).status_code == 404, key
+        assert watcher.post(reverse("integration:partner_sync", args=[partner.pk])).status_code == 404, key
+        assert watcher.post(reverse("integration:partner_rotate_secret", args=[partner.pk])).status_code == 404, key
+        assert watcher.post(reverse("integration:outbound_requeue", args=[ex["dead"].pk])).status_code == 403, key
+    ex["dead"].refresh_from_db()
+    assert ex["dead"].status == OutboundStatus.DEAD and ex["dead"].attempts == 6
+
+    elsewhere = client_for(w.user("ipo_js", Role.ADMIN))  # Jiangsu: its own (none), not Beijing's
+    page = elsewhere.get(reverse("integration:outbound_list"))
+    assert page.status_code == 200 and list(page.context["page_obj"]) == []
+    assert partner.name not in page.content.decode()  # not even in the partner filter's choices
+    assert elsewhere.get(reverse("integration:partner_list")).context["rows"] == []
+    for name, pk in _objects(ex):
+        assert elsewhere.get(reverse(f"integration:{name}", args=[pk])).status_code == 404, name
 
 
 def test_create_shows_the_secret_once_and_never_again(ex) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,13 @@ pytestmark = pytest.mark.django_db
                 "portal:consultation_list",
                 "portal:policy_manage",
             ],
-            ["integration:credit_reports", "integration:bulk_index"],
+            [
+                "integration:partner_list",
+                "integration:outbound_list",
+                "integration:inbound_list",
+                "integration:credit_reports",
+                "integration:bulk_index",
+            ],
         ),
         (
             "park1",

@@ -570,8 +570,8 @@ def public_services_section(user: Any) -> NavSection:
 
 def exchange_section(user: Any) -> NavSection:
     """数据交换: platform operators run the 信易贷 exchange (partners, the outbound queue with its dead letters, what
-    was received); an enterprise grants or revokes sharing and sees what partners sent about it; every organisation
-    exchanges spreadsheets of what it may see."""
+    was received) and government bodies watch their region's partners read-only; an enterprise grants or revokes
+    sharing and sees what partners sent about it; every organisation exchanges spreadsheets of what it may see."""
     from ipledge.integration.models import ExchangePartner, PartnerCreditReport, ShareConsent
 
     from .choices import OrganisationKind
@@ -580,7 +580,7 @@ def exchange_section(user: Any) -> NavSection:
     scope = scope_for(user)
     if scope is None:
         return section
-    if can(user, ExchangePartner) and scope.is_platform:
+    if can(user, ExchangePartner):
         section.items.append(NavItem(_("信易贷对接"), "integration:partner_list", "plug", ("integration:partner_",)))
         section.items.append(
             NavItem(_("推送队列与死信"), "integration:outbound_list", "send", ("integration:outbound_",))

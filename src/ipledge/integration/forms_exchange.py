@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ipledge.core.forms import BootstrapMixin
+from ipledge.core.scoping import Action
 from ipledge.registry.filtersets import StyledFilterSet
 
 from .choices import InboundStatus, MessageKind, OutboundStatus
@@ -71,12 +72,17 @@ class RotateSecretForm(BootstrapMixin, forms.Form):
     )
 
 
-def _partner_choices() -> list[tuple[int, str]]:
-    return list(ExchangePartner.objects.order_by("code").values_list("pk", "name"))
+class _PartnerFilterSet(StyledFilterSet):
+    """A filter set whose partner choices are only the partners the user may see."""
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visible = ExchangePartner.objects.restrict(user, Action.VIEW).order_by("code").values_list("pk", "name")
+        self.form.fields["partner"].choices = [("", _("全部")), *visible]
 
 
-class OutboundFilterSet(StyledFilterSet):
-    partner = filters.ChoiceFilter(label=_("对接平台"), choices=_partner_choices, empty_label=_("全部"))
+class OutboundFilterSet(_PartnerFilterSet):
+    partner = filters.ChoiceFilter(label=_("对接平台"), choices=(), empty_label=_("全部"))
     status = filters.ChoiceFilter(label=_("状态"), choices=OutboundStatus.choices, empty_label=_("全部"))
     kind = filters.ChoiceFilter(label=_("消息类型"), choices=MessageKind.choices, empty_label=_("全部"))
     q = filters.CharFilter(label=_("对象标识"), field_name="subject_key", lookup_expr="icontains")
@@ -86,8 +92,8 @@ class OutboundFilterSet(StyledFilterSet):
         fields = ["partner", "status", "kind", "q"]
 
 
-class InboundFilterSet(StyledFilterSet):
-    partner = filters.ChoiceFilter(label=_("对接平台"), choices=_partner_choices, empty_label=_("全部"))
+class InboundFilterSet(_PartnerFilterSet):
+    partner = filters.ChoiceFilter(label=_("对接平台"), choices=(), empty_label=_("全部"))
     status = filters.ChoiceFilter(label=_("处理结果"), choices=InboundStatus.choices, empty_label=_("全部"))
     kind = filters.ChoiceFilter(label=_("消息类型"), choices=MessageKind.choices, empty_label=_("全部"))
 

@@ -33,10 +33,14 @@ from ipledge.registry.models import Enterprise
 from .choices import BulkDirection, BulkStatus, InboundStatus, LoanOutcomeKind, MessageKind, OutboundStatus
 
 
-def _platform_only(scope: Scope, action: str) -> Q | None:
-    # Operators (platform staff) run the exchange; `restrict()` already lets them see everything, so nobody else
-    # gets a row.
-    return None
+def _watchers_q(scope: Scope, action: str) -> Q | None:
+    # Operators (platform staff) run the exchange; `restrict()` already lets them see and change everything. The
+    # government bodies of a region (IP office, financial regulator, development and reform commission, which runs
+    # the local 信易贷 platform) watch, read-only, the partners of their jurisdiction and those partners' queues; a
+    # national partner (no region) is watched by national bodies only.
+    if action != Action.VIEW or scope.kind not in GOVERNMENT_KINDS:
+        return None
+    return scope.region_q("region_code")
 
 
 class ExchangePartner(models.Model):
@@ -81,7 +85,7 @@ class ExchangePartner(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope, action: str) -> Q | None:
-        return _platform_only(scope, action)
+        return _watchers_q(scope, action)
 
 
 class OutboundMessage(models.Model):

@@ -23,9 +23,17 @@ from .models import (
 
 
 def is_operator(user: Any) -> bool:
-    """Platform operators run the exchange; nobody else sees partners or messages."""
+    """Platform operators run the exchange: configure partners, sync, requeue."""
     scope = scope_for(user)
     return scope is not None and scope.is_platform
+
+
+def may_watch(user: Any) -> bool:
+    """Operators, and the government bodies who watch their region's partners and queues read-only."""
+    scope = scope_for(user)
+    if scope is None or not scope.may(Action.VIEW):
+        return False
+    return scope.is_platform or ExchangePartner.scope_q(scope, Action.VIEW) is not None
 
 
 def partner_list(*, user: Any) -> QuerySet[ExchangePartner]:

@@ -249,7 +249,8 @@ SHARED_FIELDS = ["uscc", "enterprise_name", "region_code", "park_name", "period"
 # ------------------------------------------------------------------------------------------------------ helpers
 
 
-def _operator(user: Any) -> None:
+def _watcher(user: Any) -> None:
+    """Operators, and read-only the government bodies of the partners' regions (403 for everybody else)."""
     require(user, ExchangePartner, Action.VIEW)
 
 
@@ -303,12 +304,12 @@ def _consent_state(user: Any, enterprise: Any) -> dict[str, Any]:
 @router.get(
     "/integration/partners",
     response={200: list[ExchangePartnerOut], **error_responses(403)},
-    summary="信易贷 partners (operators); the signing secret is never answered here",
+    summary="信易贷 partners (operators; government bodies read their region's); the signing secret is never answered",
 )
 @paginate(Paginated)
 def partner_list(request: HttpRequest) -> QuerySet[ExchangePartner]:
     user = caller(request)
-    _operator(user)
+    _watcher(user)
     return ExchangePartner.objects.restrict(user, Action.VIEW)
 
 
@@ -358,12 +359,12 @@ def partner_rotate_secret(request: HttpRequest, payload: ExchangeRotateIn, partn
 @router.get(
     "/integration/outbound",
     response={200: list[ExchangeOutboundOut], **error_responses(403)},
-    summary="The outbound queue (operators), newest first; `status=dead` is the dead-letter queue",
+    summary="The outbound queue (operators; government bodies read their region's), newest first; `status=dead`: dead letters",
 )
 @paginate(Paginated)
 def outbound_list(request: HttpRequest, filters: Query[ExchangeOutboundFilter]) -> QuerySet[OutboundMessage]:
     user = caller(request)
-    _operator(user)
+    _watcher(user)
     return selectors.outbound_list(user=user, filters=filters.model_dump())
 
 
@@ -374,7 +375,7 @@ def outbound_list(request: HttpRequest, filters: Query[ExchangeOutboundFilter]) 
 )
 def outbound_detail(request: HttpRequest, message_pk: int = MessagePk) -> OutboundMessage:
     user = caller(request)
-    _operator(user)
+    _watcher(user)
     return _outbound(user, message_pk)
 
 
@@ -399,12 +400,12 @@ def outbound_requeue(request: HttpRequest, message_pk: int = MessagePk) -> Outbo
 @router.get(
     "/integration/inbound",
     response={200: list[ExchangeInboundOut], **error_responses(403)},
-    summary="Messages received from or pulled from partners (operators), newest first",
+    summary="Messages received from or pulled from partners (operators; government bodies read their region's), newest first",
 )
 @paginate(Paginated)
 def inbound_list(request: HttpRequest, filters: Query[ExchangeInboundFilter]) -> QuerySet[InboundMessage]:
     user = caller(request)
-    _operator(user)
+    _watcher(user)
     return selectors.inbound_list(user=user, filters=filters.model_dump())
 
 

@@ -48,8 +48,14 @@ SHARED_KINDS = (MessageKind.PRODUCT, MessageKind.WHITELIST_ENTRY, MessageKind.RE
 
 
 def _operator(request: AuthenticatedRequest) -> None:
-    """The exchange sections are the operators' (403 for everybody else, like the targets dashboard)."""
+    """Configuring partners is the operators' (403 for everybody else, like the targets dashboard)."""
     if not selectors.is_operator(request.user):
+        raise PermissionDenied
+
+
+def _watcher(request: AuthenticatedRequest) -> None:
+    """The partners and queues are the operators' and, read-only, their region's government bodies' (403 else)."""
+    if not selectors.may_watch(request.user):
         raise PermissionDenied
 
 
@@ -99,7 +105,7 @@ def _show_secret(request: AuthenticatedRequest, partner: ExchangePartner, secret
 
 @require_GET
 def partner_list(request: AuthenticatedRequest) -> HttpResponse:
-    _operator(request)
+    _watcher(request)
     partners = list(selectors.partner_list(user=request.user))
     counts = selectors.outbound_status_counts(user=request.user)
     per_partner: dict[int, dict[str, int]] = {}
@@ -114,7 +120,7 @@ def partner_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "integration/partner_list.html",
-        {"rows": rows, "counts": _status_cards(counts)},
+        {"rows": rows, "counts": _status_cards(counts), "is_operator": selectors.is_operator(request.user)},
     )
 
 
@@ -221,8 +227,10 @@ def partner_sync(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_GET
 def outbound_list(request: AuthenticatedRequest) -> HttpResponse:
     """推送队列; `?status=dead` is the dead-letter queue (死信队列)."""
-    _operator(request)
-    filterset = OutboundFilterSet(request.GET or None, queryset=selectors.outbound_list(user=request.user))
+    _watcher(request)
+    filterset = OutboundFilterSet(
+        request.GET or None, queryset=selectors.outbound_list(user=request.user), user=request.user
+    )
     page = _page(request, filterset.qs)
     partner_id = filterset.form.cleaned_data.get("partner") if filterset.form.is_valid() else None
     counts = selectors.outbound_status_counts(user=request.user, partner_id=int(partner_id) if partner_id else None)
@@ -254,7 +262,9 @@ def outbound_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "message": message,
             "payload": json.dumps(message.payload, ensure_ascii=False, indent=2, sort_keys=True),
             "badge": STATUS_BADGES.get(message.status, ""),
-            "may_requeue": message.status in (OutboundStatus.DEAD, OutboundStatus.RETRYING),
+            "may_requeue": selectors.is_operator(request.user)
+            and message.status in (OutboundStatus.DEAD, OutboundStatus.RETRYING),
+            "is_operator": selectors.is_operator(request.user),
         },
     )
 
@@ -282,8 +292,10 @@ def outbound_requeue(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def inbound_list(request: AuthenticatedRequest) -> HttpResponse:
-    _operator(request)
-    filterset = InboundFilterSet(request.GET or None, queryset=selectors.inbound_list(user=request.user))
+    _watcher(request)
+    filterset = InboundFilterSet(
+        request.GET or None, queryset=selectors.inbound_list(user=request.user), user=request.user
+    )
     return render(
         request,
         "integration/inbound_list.html",
