@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from ipledge.core.apikit import may
 from ipledge.core.choices import OrganisationKind
 from ipledge.core.scoping import Action, scope_for
 from ipledge.registry.models import Enterprise
@@ -30,10 +31,7 @@ def is_operator(user: Any) -> bool:
 
 def may_watch(user: Any) -> bool:
     """Operators, and the government bodies who watch their region's partners and queues read-only."""
-    scope = scope_for(user)
-    if scope is None or not scope.may(Action.VIEW):
-        return False
-    return scope.is_platform or ExchangePartner.scope_q(scope, Action.VIEW) is not None
+    return may(user, ExchangePartner, Action.VIEW)
 
 
 def partner_list(*, user: Any) -> QuerySet[ExchangePartner]:

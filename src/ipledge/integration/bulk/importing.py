@@ -540,9 +540,8 @@ class RegistryImporter:
             yield [_csv_value(header[i]) for i in keep]
             expected = 2
             for number, cells in rows:
-                while (
-                    expected < number
-                ):  # keep the spreadsheet's row numbers: blank lines count in the registry's reader
+                # Keep the spreadsheet's row numbers: blank lines count in the registry's reader.
+                while expected < number:
                     yield []
                     expected += 1
                 yield [_csv_value(cells[i]) if i < len(cells) else "" for i in keep]

@@ -255,6 +255,7 @@ def outbound_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         message = selectors.outbound_get(user=request.user, pk=pk)
     except OutboundMessage.DoesNotExist as exc:
         raise Http404 from exc
+    is_operator = selectors.is_operator(request.user)
     return render(
         request,
         "integration/outbound_detail.html",
@@ -262,9 +263,8 @@ def outbound_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "message": message,
             "payload": json.dumps(message.payload, ensure_ascii=False, indent=2, sort_keys=True),
             "badge": STATUS_BADGES.get(message.status, ""),
-            "may_requeue": selectors.is_operator(request.user)
-            and message.status in (OutboundStatus.DEAD, OutboundStatus.RETRYING),
-            "is_operator": selectors.is_operator(request.user),
+            "may_requeue": is_operator and message.status in (OutboundStatus.DEAD, OutboundStatus.RETRYING),
+            "is_operator": is_operator,
         },
     )
 
